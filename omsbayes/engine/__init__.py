@@ -1,0 +1,116 @@
+"""Inference engines: the compiled exact engine and the pgmpy reference.
+
+:class:`CompiledEngine` answers every query of the toolkit; pgmpy's
+VariableElimination (:mod:`omsbayes.engine.pgmpy_adapter`) is the reference
+that checks it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from ..errors import EvidenceError
+from .compiled import CompiledEngine, EngineResult, Network
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..evidence import NormalizedEvidence
+    from ..model import DiagnosticModel
+
+__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays"]
+
+
+def posterior_arrays(
+    model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence, engine: str = "compiled"
+) -> tuple[dict[str, np.ndarray], float]:
+    """Posterior vectors of ``variables`` and ``log P(e)`` for one case.
+
+    Observed variables among ``variables`` get their evidence back (a one-hot
+    vector for hard evidence, the normalised product of prior and likelihood
+    is not computed for them: soft evidence leaves a variable queryable).
+
+    Raises
+    ------
+    EvidenceError
+        If the evidence has probability zero under the model, naming a
+        smallest set of items that conflict.
+    """
+    hard, soft = evidence.hard, evidence.soft
+    likelihoods = evidence.likelihoods(model.state_map)
+    queries = [v for v in variables if v not in hard]
+    # a soft-evidence variable is both observed (its likelihood) and queryable
+    soft_queries = [v for v in queries if v in soft]
+    plain_queries = [v for v in queries if v not in soft]
+    out: dict[str, np.ndarray] = {}
+    if engine == "compiled":
+        result = model.engine.run(likelihoods, plain_queries)
+        log_pe = float(result.log_evidence[0])
+        if not np.isfinite(log_pe):
+            raise _conflict_error(model, evidence)
+        for v in plain_queries:
+            out[v] = result.marginals[v][0]
+        for v in soft_queries:
+            others = {k: lk for k, lk in likelihoods.items() if k != v}
+            prior = model.engine.run(others, [v]).marginals[v][0]
+            post = prior * soft[v]
+            out[v] = post / post.sum()
+    elif engine == "pgmpy":
+        from .pgmpy_adapter import pgmpy_query
+
+        result = model.engine.run(likelihoods, [])
+        log_pe = float(result.log_evidence[0])
+        if not np.isfinite(log_pe):
+            raise _conflict_error(model, evidence)
+        if queries:
+            network = model.to_pgmpy()
+            plain = pgmpy_query(model, plain_queries, hard, soft, network=network) if plain_queries else {}
+            out.update(plain)
+            for v in soft_queries:
+                others = {k: lk for k, lk in soft.items() if k != v}
+                prior = pgmpy_query(model, [v], hard, others, network=network)[v]
+                post = prior * soft[v]
+                out[v] = post / post.sum()
+    else:
+        raise ValueError(f"unknown engine {engine!r}; use 'compiled' or 'pgmpy'")
+    for v in variables:
+        if v in hard:
+            vec = np.zeros(len(model.states(v)))
+            vec[model.states(v).index(hard[v])] = 1.0
+            out[v] = vec
+    return out, log_pe
+
+
+def run_query(model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence, engine: str) -> dict[str, pd.Series]:
+    """Posterior Series per variable (see :meth:`DiagnosticModel.query`)."""
+    arrays, _ = posterior_arrays(model, variables, evidence, engine)
+    return {v: pd.Series(arrays[v], index=list(model.states(v)), name=v) for v in variables}
+
+
+def _conflict_error(model: DiagnosticModel, evidence: NormalizedEvidence) -> EvidenceError:
+    """Name a smallest set of evidence items the model finds impossible together (deletion filter)."""
+    items = list(evidence.likelihoods(model.state_map).items())
+
+    def impossible(subset) -> bool:
+        if not subset:
+            return False
+        res = model.engine.run(dict(subset), [])
+        return not np.isfinite(res.log_evidence[0])
+
+    core = list(items)
+    for item in list(items):
+        trial = [x for x in core if x is not item]
+        if impossible(trial):
+            core = trial
+    described = []
+    for var, _ in core:
+        if var in evidence.hard:
+            described.append(f"{var}={evidence.hard[var]}")
+        else:
+            described.append(f"{var} (soft)")
+    return EvidenceError(
+        "The model gives this evidence probability zero: "
+        + " and ".join(described)
+        + " cannot all hold. Remove or correct one of them."
+    )

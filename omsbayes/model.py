@@ -1,0 +1,502 @@
+"""The diagnostic model: variables, named parameters with provenance, tables.
+
+A :class:`DiagnosticModel` is immutable. :meth:`DiagnosticModel.with_parameters`
+returns a new model; the tables are built lazily and cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from . import tables as _tables
+from .errors import EvidenceError, ModelFileError, did_you_mean
+from .evidence import NormalizedEvidence, normalize_evidence
+from .modelfile import EXPERT, ModelSpec, evaluate_formula, formula_inputs, read_model, recipe_parameters
+from .paths import default_model_path
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .diagnosis import Diagnosis
+
+__all__ = ["DiagnosticModel", "load_model"]
+
+#: The conditions reported by :meth:`DiagnosticModel.diagnose`, in vocabulary order.
+VOCABULARY_CONDITIONS = (
+    "oms",
+    "neuroblastoma",
+    "systemic_cancer",
+    "aca",
+    "cerebellitis",
+    "adem",
+    "posterior_fossa_tumor",
+    "intoxication",
+    "miller_fisher",
+    "cerebellar_stroke",
+    "seizure_disorder",
+    "spinocerebellar_ataxia",
+)
+
+
+def load_model(path: str | Path | None = None) -> DiagnosticModel:
+    """Load a model from its directory or ``model.yaml`` (default: the bundled OMS model).
+
+    Parameters
+    ----------
+    path : str or Path, optional
+        A model directory or its ``model.yaml``. Without it, the default model
+        shipped with omsbayes (``models/oms_ddx``).
+
+    Returns
+    -------
+    DiagnosticModel
+
+    Raises
+    ------
+    ModelFileError
+        When a file is missing, not YAML, or inconsistent (with file and line).
+
+    Examples
+    --------
+    >>> import omsbayes
+    >>> model = omsbayes.load_model()
+    >>> model.name
+    'oms_ddx'
+    """
+    spec = read_model(default_model_path() if path is None else path)
+    return DiagnosticModel(spec)
+
+
+class DiagnosticModel:
+    """A Bayesian network for the differential diagnosis of OMS, built from a model file.
+
+    Parameters
+    ----------
+    spec : ModelSpec
+        The checked model description (see :func:`load_model`).
+    overrides : mapping, optional
+        Parameter values replacing those of the file (see :meth:`with_parameters`).
+    """
+
+    def __init__(self, spec: ModelSpec, overrides: Mapping[str, float] | None = None, _refs=None, _base=None):
+        self._spec = spec
+        base = _base if _base is not None else _file_values(spec)
+        values = dict(base)
+        if overrides:
+            values.update(_apply_overrides(spec, base, overrides))
+        self._values = values
+        self._overrides = dict(overrides or {})
+        # Reference prevalences are frozen at the file's values (see tables.py).
+        self._refs = _refs if _refs is not None else _tables.reference_prevalences(spec, base)
+        self._file_values = base
+
+    # -- identity ------------------------------------------------------------
+    @property
+    def spec(self) -> ModelSpec:
+        """The model description read from the files."""
+        return self._spec
+
+    @property
+    def name(self) -> str:
+        """The model's name (``oms_ddx`` for the default)."""
+        return self._spec.name
+
+    @property
+    def version(self) -> str:
+        """The model's version, from ``model.yaml``."""
+        return self._spec.version
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 of the model files plus any parameter overrides (first 16 hex digits)."""
+        digest = hashlib.sha256()
+        for key in ("model", "parameters", "evidence", "targets"):
+            digest.update(Path(self._spec.files[key]).read_bytes())
+        for name in sorted(self._overrides):
+            digest.update(f"{name}={self._overrides[name]!r};".encode())
+        return digest.hexdigest()[:16]
+
+    def __repr__(self) -> str:
+        changed = f", {len(self._overrides)} parameter(s) changed" if self._overrides else ""
+        return (
+            f"<DiagnosticModel {self.name} {self.version}: {len(self._spec.variables)} variables, "
+            f"{len(self.parameter_names)} parameters{changed}>"
+        )
+
+    # -- variables -------------------------------------------------------------
+    @property
+    def variables(self) -> list[str]:
+        """All variable names in topological (file) order."""
+        return list(self._spec.variables)
+
+    def states(self, variable: str) -> tuple[str, ...]:
+        """The states of a variable."""
+        return self._variable(variable).states
+
+    @cached_property
+    def state_map(self) -> dict[str, tuple[str, ...]]:
+        """Every variable -> its states."""
+        return {name: v.states for name, v in self._spec.variables.items()}
+
+    def parents(self, variable: str) -> tuple[str, ...]:
+        """The parents of a variable, in table-axis order."""
+        return self._variable(variable).parents
+
+    def role(self, variable: str) -> str:
+        """``age``, ``history``, ``condition``, ``finding`` or ``test``."""
+        return self._variable(variable).role
+
+    def label(self, variable: str) -> str:
+        """The human label of a variable (for tables and plots)."""
+        return self._variable(variable).label
+
+    @property
+    def conditions(self) -> list[str]:
+        """The conditions reported by :meth:`diagnose` (the vocabulary's, in its order)."""
+        roles = self._spec.variables
+        named = [c for c in VOCABULARY_CONDITIONS if c in roles]
+        extra = [n for n, v in roles.items() if v.role == "condition" and n not in named]
+        return named + extra
+
+    @property
+    def findings(self) -> list[str]:
+        """Clinical findings (including ``onset``)."""
+        return self._spec.variables_with_role("finding")
+
+    @property
+    def tests(self) -> list[str]:
+        """Test results."""
+        return self._spec.variables_with_role("test")
+
+    @property
+    def history(self) -> list[str]:
+        """History items."""
+        return self._spec.variables_with_role("history")
+
+    @property
+    def age_states(self) -> tuple[str, ...]:
+        """The age bins."""
+        return self._spec.age_states
+
+    def _variable(self, variable: str):
+        try:
+            return self._spec.variables[variable]
+        except KeyError:
+            raise EvidenceError(
+                f"Unknown variable {variable!r}." + did_you_mean(str(variable), self._spec.variables)
+            ) from None
+
+    # -- parameters ------------------------------------------------------------
+    @property
+    def parameter_names(self) -> list[str]:
+        """Every named parameter (categorical groups by member, ``oms.onset.acute``)."""
+        return list(self._spec.parameters)
+
+    @property
+    def values(self) -> dict[str, float]:
+        """Current value of every parameter (derived ones included)."""
+        return dict(self._values)
+
+    def parameter_value(self, name: str) -> float:
+        """The current value of one parameter."""
+        self._check_parameter(name)
+        return self._values[name]
+
+    @cached_property
+    def _feeds(self) -> dict[str, str]:
+        feeds = {}
+        for var in self._spec.variables.values():
+            for name in recipe_parameters(var.table, self._spec.groups):
+                feeds[name] = var.name
+        return feeds
+
+    def table_of(self, parameter: str) -> str | None:
+        """The variable whose table the parameter feeds (None for formula inputs only)."""
+        self._check_parameter(parameter)
+        return self._feeds.get(parameter)
+
+    @cached_property
+    def _derived_from(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for spec in self._spec.parameters.values():
+            if spec.formula:
+                for name in formula_inputs(spec.formula):
+                    out.setdefault(name, []).append(spec.name)
+        return out
+
+    @cached_property
+    def parameters(self) -> pd.DataFrame:
+        """Every named parameter with value, uncertainty, source and the table it feeds.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by parameter name, with columns ``means``, ``value``,
+            ``file_value``, ``distribution``, ``low``, ``high`` (the 95%
+            interval of the uncertainty), ``source`` (evidence ids),
+            ``expert`` (True for expert estimates), ``reason``, ``table``
+            (the variable it feeds), ``group`` (categorical parameter it
+            belongs to; its siblings co-vary proportionally), ``derived``
+            (the formula, for derived parameters) and ``feeds_formulas``.
+        """
+        from .uncertainty_draws import derived_interval
+
+        rows = []
+        for name, p in self._spec.parameters.items():
+            if p.is_derived:
+                low, high = derived_interval(self, name)
+            elif p.group is not None:
+                low, high = p.uncertainty.interval(component=self._spec.groups[p.group].states.index(p.state))
+            else:
+                low, high = p.uncertainty.interval()
+            expert = p.expert is not None or (
+                bool(p.sources) and all(self._spec.evidence[s].is_expert for s in p.sources)
+            )
+            reason = p.expert or ("; ".join(self._spec.evidence[s].note for s in p.sources) if expert else "")
+            rows.append(
+                {
+                    "parameter": name,
+                    "means": p.means,
+                    "value": self._values[name],
+                    "file_value": self._file_values[name],
+                    "distribution": p.uncertainty.distribution,
+                    "low": low,
+                    "high": high,
+                    "source": ", ".join(p.sources) if p.sources else (EXPERT if p.expert else "derived"),
+                    "expert": expert,
+                    "reason": reason,
+                    "table": self._feeds.get(name),
+                    "group": p.group,
+                    "derived": p.formula,
+                    "feeds_formulas": ", ".join(self._derived_from.get(name, [])) or None,
+                }
+            )
+        return pd.DataFrame(rows).set_index("parameter")
+
+    def _check_parameter(self, name: str) -> None:
+        if name not in self._spec.parameters:
+            raise EvidenceError(
+                f"Unknown parameter {name!r}." + did_you_mean(str(name), self._spec.parameters)
+            )
+
+    def with_parameters(self, values: Mapping[str, float]) -> DiagnosticModel:
+        """A new model with some parameters changed; this one is unchanged.
+
+        Parameters
+        ----------
+        values : mapping
+            Parameter name -> new value. Setting one state of a categorical
+            parameter (``oms.onset.acute``) rescales its other states in
+            proportion so that they still sum to 1 (proportional
+            co-variation). Derived parameters keep their values unless named:
+            they were calibrated at the file's values.
+
+        Returns
+        -------
+        DiagnosticModel
+
+        Raises
+        ------
+        EvidenceError
+            For an unknown parameter name or a value outside [0, 1] for a
+            probability.
+        """
+        merged = dict(self._overrides)
+        for name, value in dict(values).items():
+            self._check_parameter(name)
+            merged[name] = value
+        return DiagnosticModel(self._spec, merged, _refs=self._refs, _base=self._file_values)
+
+    @property
+    def overrides(self) -> dict[str, float]:
+        """Parameters changed from the file's values (as given to :meth:`with_parameters`)."""
+        return dict(self._overrides)
+
+    # -- tables ------------------------------------------------------------------
+    @property
+    def references(self) -> dict[str, np.ndarray]:
+        """Frozen reference prevalence by age of each trigger variable."""
+        return {k: v.copy() for k, v in self._refs.items()}
+
+    @cached_property
+    def tables(self) -> dict[str, np.ndarray]:
+        """Every CPT as ``array[state, *parents]`` (parents as in :meth:`parents`)."""
+        built = _tables.build_tables(self._spec, self._values, self._refs)
+        for name, cpt in built.items():
+            _check_table(self._spec, name, cpt)
+        return built
+
+    def cpt(self, variable: str) -> pd.DataFrame:
+        """A variable's table as a readable DataFrame (rows: parent configurations)."""
+        var = self._variable(variable)
+        arr = self.tables[variable]
+        if not var.parents:
+            return pd.DataFrame([arr], columns=list(var.states))
+        index = pd.MultiIndex.from_product([self.states(p) for p in var.parents], names=list(var.parents))
+        flat = arr.reshape(len(var.states), -1).T
+        return pd.DataFrame(flat, index=index, columns=list(var.states))
+
+    # -- evidence ----------------------------------------------------------------
+    def normalize(self, evidence: Mapping | None, age: float | None = None, what: str = "diagnose") -> NormalizedEvidence:
+        """Check evidence and age against the model (see :mod:`omsbayes.evidence`)."""
+        return normalize_evidence(
+            evidence, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what
+        )
+
+    # -- engines -----------------------------------------------------------------
+    @cached_property
+    def engine(self):
+        """The compiled exact engine serving every query (see :mod:`omsbayes.engine`)."""
+        from .engine import CompiledEngine
+
+        return CompiledEngine(self)
+
+    def to_pgmpy(self):
+        """The model as a pgmpy ``DiscreteBayesianNetwork`` (tables and state names included)."""
+        from .engine.pgmpy_adapter import to_pgmpy
+
+        return to_pgmpy(self)
+
+    def query(
+        self,
+        variables: list[str] | None = None,
+        evidence: Mapping | None = None,
+        age: float | None = None,
+        engine: str = "compiled",
+    ) -> dict[str, pd.Series]:
+        """Posterior distribution of each variable given evidence.
+
+        Parameters
+        ----------
+        variables : list of str, optional
+            Variables to report (default: the conditions).
+        evidence : mapping, optional
+            Evidence as for :meth:`diagnose`.
+        age : float, optional
+            Age in years.
+        engine : {"compiled", "pgmpy"}
+            The compiled engine (default) or pgmpy's VariableElimination
+            (the reference; slower).
+
+        Returns
+        -------
+        dict of str -> pandas.Series
+            Each Series is indexed by the variable's states.
+        """
+        from .engine import run_query
+
+        names = self.conditions if variables is None else list(variables)
+        for name in names:
+            self._variable(name)
+        ev = self.normalize(evidence, age, what="query")
+        return run_query(self, names, ev, engine)
+
+    def diagnose(self, evidence: Mapping | None = None, age: float | None = None) -> Diagnosis:
+        """Posterior probability of every condition given the evidence and age.
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            Variable -> state (``{"opsoclonus": "present"}``); a probability in
+            [0, 1] or :class:`~omsbayes.Likelihood` for an uncertain finding.
+            Evidence may be on any variable, conditions included.
+        age : float, optional
+            Age in years (mapped to the model's age bins); None = unknown.
+
+        Returns
+        -------
+        Diagnosis
+            ``.posterior`` (Series), ``.table`` (DataFrame), ``.plot()``, the
+            2004 consensus criteria and, for a child with probable OMS, a
+            must-not-miss note.
+
+        Raises
+        ------
+        EvidenceError
+            Unknown variable or state, invalid age, or evidence the model
+            gives probability zero.
+
+        Examples
+        --------
+        >>> import omsbayes
+        >>> model = omsbayes.load_model()
+        >>> dx = model.diagnose({"opsoclonus": "present", "ataxia": "present"}, age=1.5)
+        >>> dx.posterior.idxmax()
+        'oms'
+        """
+        from .diagnosis import diagnose
+
+        return diagnose(self, evidence, age)
+
+
+# ---------------------------------------------------------------------------
+# values
+# ---------------------------------------------------------------------------
+def _file_values(spec: ModelSpec) -> dict[str, float]:
+    values = {name: p.value for name, p in spec.parameters.items() if not p.is_derived}
+    for name, p in spec.parameters.items():
+        if p.is_derived:
+            try:
+                values[name] = float(evaluate_formula(p.formula, values))
+            except ZeroDivisionError:
+                raise ModelFileError(
+                    f"the formula of parameter '{name}' divides by zero at the file's values.",
+                    str(spec.files["parameters"]),
+                    p.line,
+                ) from None
+    return values
+
+
+def _apply_overrides(spec: ModelSpec, base: Mapping[str, float], overrides: Mapping[str, float]) -> dict[str, float]:
+    """New values for overridden parameters, with proportional co-variation inside groups."""
+    out: dict[str, float] = {}
+    for name, raw in overrides.items():
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise EvidenceError(f"The value of parameter '{name}' must be a number. Got {raw!r} instead.") from None
+        p = spec.parameters[name]
+        probability = p.uncertainty.kind in ("beta", "dirichlet") or p.group is not None
+        if not np.isfinite(value) or (probability and not 0.0 <= value <= 1.0) or value < 0:
+            allowed = "between 0 and 1" if probability else "a finite number >= 0"
+            raise EvidenceError(f"The value of parameter '{name}' must be {allowed}. Got {raw!r} instead.")
+        out[name] = value
+    for name, value in list(out.items()):
+        p = spec.parameters[name]
+        if p.group is None:
+            continue
+        group = spec.groups[p.group]
+        siblings = [group.member(s) for s in group.states if group.member(s) != name]
+        rest = sum(base[s] for s in siblings)
+        for sib in siblings:
+            if sib in overrides:
+                continue
+            out[sib] = base[sib] * (1.0 - value) / rest if rest > 0 else (1.0 - value) / len(siblings)
+    return out
+
+
+def _check_table(spec: ModelSpec, name: str, cpt: np.ndarray) -> None:
+    """Entries in [0, 1] summing to 1 over the variable's states."""
+    if not np.all(np.isfinite(cpt)) or np.any(cpt < -1e-12) or np.any(cpt > 1 + 1e-12):
+        raise ModelFileError(
+            f"the table of '{name}' has entries outside [0, 1]; check the values of the parameters it uses.",
+            str(spec.files["model"]),
+            spec.variables[name].line,
+        )
+    sums = cpt.sum(axis=0)
+    if not np.allclose(sums, 1.0, atol=1e-9):
+        raise ModelFileError(
+            f"the table of '{name}' does not sum to 1 over its states (worst column sums to "
+            f"{sums.flat[np.argmax(np.abs(sums - 1.0))]:.6g}).",
+            str(spec.files["model"]),
+            spec.variables[name].line,
+        )
+
+
+def values_array(model: DiagnosticModel) -> dict[str, Any]:  # pragma: no cover - helper for engines
+    return model.values

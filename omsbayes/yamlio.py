@@ -1,0 +1,120 @@
+"""YAML reading that remembers where each mapping came from.
+
+Model, evidence, targets and case files are all YAML. Errors about them must
+name the file and the line, so the loader below returns dictionaries that
+carry the 1-based line of the mapping and of each of its keys.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ModelFileError
+
+__all__ = ["LineDict", "LineList", "read_yaml", "line_of"]
+
+
+class LineDict(dict):
+    """A dict that knows the line of each key (``key_lines``) and its own (``line``)."""
+
+    line: int | None = None
+    key_lines: dict[str, int]
+
+
+class LineList(list):
+    """A list that knows the line where it starts."""
+
+    line: int | None = None
+
+
+class _LineLoader(yaml.SafeLoader):
+    """SafeLoader whose mappings and sequences record their source lines."""
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        mapping = LineDict()
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {}
+        self.flatten_mapping(node)
+        for key_node, value_node in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                hash(key)
+            except TypeError as exc:  # pragma: no cover - PyYAML raises first
+                raise yaml.constructor.ConstructorError(
+                    None, None, "found an unhashable key", key_node.start_mark
+                ) from exc
+            if key in mapping:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            mapping[key] = self.construct_object(value_node, deep=deep)
+            mapping.key_lines[key] = key_node.start_mark.line + 1
+        return mapping
+
+    def construct_sequence(self, node, deep=False):  # noqa: D102 - PyYAML hook
+        seq = LineList(self.construct_object(child, deep=deep) for child in node.value)
+        seq.line = node.start_mark.line + 1
+        return seq
+
+
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    lambda loader, node: loader.construct_mapping(node, deep=True),
+)
+_LineLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG,
+    lambda loader, node: loader.construct_sequence(node, deep=True),
+)
+
+
+def read_yaml(path: str | Path, error: type[Exception] = ModelFileError) -> Any:
+    """Read a YAML file, keeping line numbers.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to read.
+    error : exception class
+        Raised (with the file and line) when the file is missing or not YAML.
+        It is called as ``error(message, path, line)`` when it is
+        :class:`ModelFileError`, else as ``error(text)``.
+
+    Returns
+    -------
+    object
+        The parsed document, with :class:`LineDict` mappings.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        _raise(error, "the file does not exist.", str(path), None)
+    except OSError as exc:
+        _raise(error, f"the file cannot be read ({exc.strerror}).", str(path), None)
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = exc.problem or exc.context or "invalid YAML"
+        failure = (f"this is not valid YAML: {problem}.", line)
+    except yaml.YAMLError as exc:  # pragma: no cover - defensive
+        failure = (f"this is not valid YAML: {exc}.", None)
+    _raise(error, failure[0], str(path), failure[1])
+
+
+def _raise(error: type[Exception], message: str, path: str, line: int | None):
+    if issubclass(error, ModelFileError):
+        raise error(message, path, line)
+    where = f"{path}:{line}: " if line is not None else f"{path}: "
+    raise error(where + message)
+
+
+def line_of(node: Any, key: str | None = None) -> int | None:
+    """Return the line of ``node[key]`` (or of ``node``), if it was recorded."""
+    if key is not None and isinstance(node, LineDict):
+        return node.key_lines.get(key, node.line)
+    return getattr(node, "line", None)
