@@ -19,15 +19,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
-from scipy import optimize, stats
 
 __all__ = ["Uncertainty", "fit_beta_concentration"]
 
-_Z975 = stats.norm.ppf(0.975)
+_Z975 = 1.959963984540054  # standard normal 97.5% quantile
 
 
+@lru_cache(maxsize=None)
 def fit_beta_concentration(mean: float, low: float, high: float) -> float:
     """Concentration of the Beta with this mean closest to a 95% interval.
 
@@ -46,13 +47,15 @@ def fit_beta_concentration(mean: float, low: float, high: float) -> float:
     Notes
     -----
     Least squares on the two quantiles over log-concentration; the interval
-    need not be symmetric, and only its width is matched exactly when it is.
+    need not be symmetric around the mean. Cached: a model file's ranges are
+    fitted once per process.
     """
+    from scipy import optimize, special
 
     def loss(log_kappa: float) -> float:
         kappa = math.exp(log_kappa)
-        dist = stats.beta(mean * kappa, (1.0 - mean) * kappa)
-        q_low, q_high = dist.ppf([0.025, 0.975])
+        a, b = mean * kappa, (1.0 - mean) * kappa
+        q_low, q_high = special.betaincinv(a, b, [0.025, 0.975])
         return (q_low - low) ** 2 + (q_high - high) ** 2
 
     result = optimize.minimize_scalar(loss, bounds=(math.log(2.0), math.log(1e7)), method="bounded")
@@ -77,30 +80,38 @@ class Uncertainty:
     kind: str
     spec: dict
     center: float | tuple[float, ...]
-    _shape: tuple[float, float] = field(default=(0.0, 0.0), repr=False, compare=False)
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def build(cls, kind: str, spec: dict, center) -> Uncertainty:
-        """Create the distribution from its file spec and the model value."""
-        if kind == "beta":
-            mean = float(center)
+        """Create the distribution from its file spec and the model value (shapes are fitted on first use)."""
+        if kind not in ("beta", "lognormal", "dirichlet", "derived"):
+            raise ValueError(f"unknown uncertainty kind {kind!r}")
+        return cls(kind, dict(spec), center)
+
+    @property
+    def _shape(self) -> tuple[float, float]:
+        if "shape" not in self._cache:
+            self._cache["shape"] = self._fit()
+        return self._cache["shape"]
+
+    def _fit(self) -> tuple[float, float]:
+        spec = self.spec
+        if self.kind == "beta":
+            mean = float(self.center)
             if "n" in spec:
                 kappa = float(spec["n"]) + 2.0
             else:
                 kappa = fit_beta_concentration(mean, float(spec["low"]), float(spec["high"]))
-            shape = (mean * kappa, (1.0 - mean) * kappa)
-        elif kind == "lognormal":
+            return (mean * kappa, (1.0 - mean) * kappa)
+        if self.kind == "lognormal":
             low, high = float(spec["low"]), float(spec["high"])
-            mu = math.log(float(center))
+            mu = math.log(float(self.center))
             # wide enough that the 95% interval covers the stated range on both sides
-            shape = (mu, max(math.log(high) - mu, mu - math.log(low)) / _Z975)
-        elif kind == "dirichlet":
-            shape = (float(spec["concentration"]), 0.0)
-        elif kind == "derived":
-            shape = (0.0, 0.0)
-        else:
-            raise ValueError(f"unknown uncertainty kind {kind!r}")
-        return cls(kind, dict(spec), center, shape)
+            return (mu, max(math.log(high) - mu, mu - math.log(low)) / _Z975)
+        if self.kind == "dirichlet":
+            return (float(spec["concentration"]), 0.0)
+        return (0.0, 0.0)
 
     # -- description -------------------------------------------------------
     @property
@@ -118,15 +129,18 @@ class Uncertainty:
     # -- quantiles and draws ------------------------------------------------
     def interval(self, level: float = 0.95, component: int | None = None) -> tuple[float, float]:
         """Central interval of the parameter (or of one Dirichlet component)."""
+        from scipy import special
+
         tail = (1.0 - level) / 2.0
         a, b = self._shape
         if self.kind == "beta":
-            low, high = stats.beta(a, b).ppf([tail, 1.0 - tail])
+            low, high = special.betaincinv(a, b, [tail, 1.0 - tail])
         elif self.kind == "lognormal":
-            low, high = stats.lognorm(s=b, scale=math.exp(a)).ppf([tail, 1.0 - tail])
+            z = special.ndtri(1.0 - tail)
+            low, high = math.exp(a - z * b), math.exp(a + z * b)
         elif self.kind == "dirichlet":
             p = float(self.center[component])  # type: ignore[index]
-            low, high = stats.beta(a * p, a * (1.0 - p)).ppf([tail, 1.0 - tail])
+            low, high = special.betaincinv(a * p, a * (1.0 - p), [tail, 1.0 - tail])
         else:
             raise ValueError("a derived parameter's interval comes from its inputs")
         return float(low), float(high)

@@ -7,7 +7,6 @@ install (or a source checkout) finds it beside the package.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 __all__ = ["models_dir", "default_model_path", "datasets_dir"]
@@ -17,15 +16,10 @@ DEFAULT_MODEL = "oms_ddx"
 
 def models_dir() -> Path:
     """The directory holding the bundled models (and ``vocabulary.yaml``)."""
-    try:
-        bundled = Path(str(resources.files("omsbayes._models")))
-        if (bundled / DEFAULT_MODEL / "model.yaml").is_file():
-            return bundled
-    except (ModuleNotFoundError, TypeError):
-        pass
-    checkout = Path(__file__).resolve().parent.parent / "models"
-    if (checkout / DEFAULT_MODEL / "model.yaml").is_file():
-        return checkout
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "_models", here.parent / "models"):  # wheel, then checkout / editable
+        if (candidate / DEFAULT_MODEL / "model.yaml").is_file():
+            return candidate
     raise FileNotFoundError(
         "The bundled model files were not found: reinstall omsbayes "
         "(python -m pip install -e '.[dev]') from a complete checkout."
@@ -39,4 +33,4 @@ def default_model_path() -> Path:
 
 def datasets_dir() -> Path:
     """The directory of the bundled case files."""
-    return Path(str(resources.files("omsbayes.datasets")))
+    return Path(__file__).resolve().parent / "datasets"

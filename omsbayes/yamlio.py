@@ -30,7 +30,10 @@ class LineList(list):
     line: int | None = None
 
 
-class _LineLoader(yaml.SafeLoader):
+_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when available; marks are kept
+
+
+class _LineLoader(_Base):
     """SafeLoader whose mappings and sequences record their source lines."""
 
     def construct_mapping(self, node, deep=False):  # noqa: D102 - PyYAML hook

@@ -122,7 +122,7 @@ class _Program:
         eq = ",".join("".join(sym_of[s] for s in idx) for idx in leaves) + "->" + "".join(sym_of[s] for s in out_idx)
         path = []
         if len(leaves) > 1:
-            path, _ = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="auto-hq")
+            path, _ = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
         self.node_batched = ["#" in idx for idx in leaves]
         self.node_static = [("#" not in idx) and not g for idx, g in zip(leaves, needs_grad)]
         self.node_grad = list(needs_grad)  # subtree holds a leaf whose derivative is wanted

@@ -1,0 +1,47 @@
+"""omsbayes: Bayesian differential diagnosis of opsoclonus-myoclonus syndrome.
+
+A research and teaching tool, not a medical device.
+
+>>> import omsbayes
+>>> model = omsbayes.load_model()
+>>> dx = model.diagnose({"opsoclonus": "present", "ataxia": "present"}, age=1.5)
+>>> dx.top
+'oms'
+"""
+
+from __future__ import annotations
+
+from ._version import __version__
+from .cases import Case, CaseSet, load_cases, load_public_vignettes
+from .diagnosis import ConsensusCriteria, Diagnosis, MustNotMiss
+from .errors import CaseFileError, EvidenceError, ModelFileError, OmsBayesError, OmsBayesWarning
+from .evaluation import Evaluation, evaluate
+from .evidence import Likelihood
+from .model import DiagnosticModel, load_model
+from .modelcheck import check_model
+from .provenance import Provenance
+from .targets import check_targets
+
+__all__ = [
+    "__version__",
+    "load_model",
+    "DiagnosticModel",
+    "Diagnosis",
+    "ConsensusCriteria",
+    "MustNotMiss",
+    "Likelihood",
+    "load_cases",
+    "load_public_vignettes",
+    "Case",
+    "CaseSet",
+    "evaluate",
+    "Evaluation",
+    "check_model",
+    "check_targets",
+    "Provenance",
+    "OmsBayesError",
+    "EvidenceError",
+    "ModelFileError",
+    "CaseFileError",
+    "OmsBayesWarning",
+]

@@ -1,0 +1,56 @@
+"""The ``omsbayes`` command line (also ``python -m omsbayes``).
+
+Each subcommand lives in its own module of this package with a
+``register(subparsers)`` function; the commands print results computed by the
+library and compute nothing of their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .._version import __version__
+from ..errors import OmsBayesError
+
+__all__ = ["main", "build_parser"]
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMAND_MODULES = ("diagnose", "evaluate", "model", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="omsbayes",
+        description=(
+            "Bayesian differential diagnosis of opsoclonus-myoclonus syndrome. "
+            "A research and teaching tool, not a medical device."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"omsbayes {__version__}")
+    parser.add_argument(
+        "--model",
+        metavar="PATH",
+        default=None,
+        help="model directory or model.yaml (default: the bundled OMS model)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        importlib.import_module(f".{name}", __name__).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status (0 ok, 1 check failed, 2 error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except OmsBayesError as exc:
+        print(f"omsbayes: error: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # pragma: no cover - output piped into head
+        return 0

@@ -1,0 +1,56 @@
+"""``omsbayes diagnose``: the ranked differential of one case."""
+
+from __future__ import annotations
+
+from ..errors import CaseFileError
+from ._common import load, parse_evidence, print_json, use_agg_backend
+
+HELP = "rank the differential for one case"
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "diagnose",
+        help=HELP,
+        description=(
+            "Rank the differential diagnosis for one case. Evidence is written variable=state "
+            "(opsoclonus=present), variable=0.7 (70%% sure it is present) or variable=lr:5 "
+            "(a report with likelihood ratio 5)."
+        ),
+    )
+    p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
+    p.add_argument("--age", type=float, default=None, help="age in years (e.g. 1.5); omit if unknown")
+    p.add_argument("--case", metavar="FILE", help="take age and evidence from a case file (with --id)")
+    p.add_argument("--id", metavar="ID", help="the case id in --case FILE")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--plot", metavar="PNG", help="also write the prior-vs-posterior plot to this file")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    from ..cases import load_cases
+
+    model = load(args)
+    evidence = parse_evidence(args.evidence)
+    age = args.age
+    if args.case:
+        if not args.id:
+            raise CaseFileError("--case needs --id to choose a case from the file.")
+        case = load_cases(args.case)[args.id] if args.id in load_cases(args.case).ids else None
+        if case is None:
+            cases = load_cases(args.case)
+            from ..errors import did_you_mean
+
+            raise CaseFileError(f"No case with id {args.id!r} in {args.case}." + did_you_mean(args.id, cases.ids))
+        evidence = {**case.evidence, **evidence}
+        age = case.age_years if age is None else age
+    dx = model.diagnose(evidence, age=age)
+    if args.plot:
+        use_agg_backend()
+        ax = dx.plot()
+        ax.figure.savefig(args.plot)
+    if args.json:
+        print_json(dx.to_dict())
+    else:
+        print(dx.report())
+    return 0

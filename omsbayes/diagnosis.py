@@ -1,0 +1,379 @@
+"""The differential diagnosis of one case: posteriors, consensus criteria, must-not-miss note.
+
+:func:`diagnose` computes; :class:`Diagnosis` holds the result and only draws
+(``.plot``) or formats (``.table``, ``_repr_html_``, ``to_dict``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .engine import posterior_arrays
+from .evidence import NormalizedEvidence
+from .provenance import Provenance, provenance_of
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import DiagnosticModel
+
+__all__ = [
+    "Diagnosis",
+    "ConsensusCriteria",
+    "MustNotMiss",
+    "diagnose",
+    "consensus_criteria",
+    "PROBABLE_OMS",
+    "NEUROBLASTOMA_TESTS",
+]
+
+#: Posterior probability of OMS above which a child gets the must-not-miss note.
+PROBABLE_OMS = 0.5
+#: Above this posterior the note asks to confirm and stage the tumour rather than to find it.
+LIKELY_NEUROBLASTOMA = 0.95
+
+#: Tests that find a neuroblastoma, with a short description, most sensitive in OMS first.
+NEUROBLASTOMA_TESTS = {
+    "body_imaging_mass": "CT/MRI of neck, chest, abdomen and pelvis",
+    "mibg_scan": "MIBG scintigraphy",
+    "urine_catecholamines": "urine VMA/HVA",
+}
+
+
+# ---------------------------------------------------------------------------
+# 2004 consensus criteria
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ConsensusCriteria:
+    """The 2004 (Genoa) consensus criteria for paediatric OMS: at least 3 of 4.
+
+    Each criterion is ``True`` (met), ``False`` (excluded by the evidence) or
+    ``None`` (not known).
+
+    References
+    ----------
+    Matthay KK, Blaes F, Hero B, et al. Opsoclonus myoclonus syndrome in
+    neuroblastoma: a report from a workshop on the dancing eyes syndrome at
+    the advances in neuroblastoma meeting in Genoa, Italy, 2004. Cancer Lett
+    2005;228(1-2):275-82.
+    """
+
+    opsoclonus: bool | None
+    myoclonus_or_ataxia: bool | None
+    behaviour_or_sleep: bool | None
+    neuroblastoma: bool | None
+    applies: bool
+
+    CRITERIA = (
+        ("opsoclonus", "opsoclonus"),
+        ("myoclonus_or_ataxia", "myoclonus and/or ataxia"),
+        ("behaviour_or_sleep", "behavioural change and/or sleep disturbance"),
+        ("neuroblastoma", "neuroblastoma"),
+    )
+
+    @property
+    def met(self) -> int:
+        """Number of criteria met."""
+        return sum(getattr(self, name) is True for name, _ in self.CRITERIA)
+
+    @property
+    def unknown(self) -> int:
+        """Number of criteria not known from the evidence."""
+        return sum(getattr(self, name) is None for name, _ in self.CRITERIA)
+
+    @property
+    def status(self) -> str:
+        """``met``, ``not met (n more could be)`` or ``cannot be met``."""
+        if self.met >= 3:
+            return "met"
+        if self.met + self.unknown < 3:
+            return "cannot be met"
+        return f"not met ({3 - self.met} more needed of {self.unknown} unknown)"
+
+    def summary(self) -> str:
+        """One line, e.g. ``3/4 met (opsoclonus, myoclonus and/or ataxia, neuroblastoma)``."""
+        met = [label for name, label in self.CRITERIA if getattr(self, name) is True]
+        scope = "" if self.applies else " [paediatric criteria; the patient is an adult]"
+        listed = f" ({', '.join(met)})" if met else ""
+        return f"2004 consensus criteria: {self.met}/4 {self.status}{listed}{scope}"
+
+    def to_dict(self) -> dict:
+        out = {name: getattr(self, name) for name, _ in self.CRITERIA}
+        out.update(met=self.met, unknown=self.unknown, status=self.status, applies=self.applies)
+        return out
+
+
+def _any_of(hard: Mapping[str, str], items: Mapping[str, str]) -> bool | None:
+    """True if any (variable, positive state) holds; False if all are observed otherwise; None else."""
+    values = []
+    for var, positive in items.items():
+        if var in hard:
+            values.append(hard[var] == positive)
+        else:
+            values.append(None)
+    if any(v is True for v in values):
+        return True
+    if all(v is False for v in values):
+        return False
+    return None
+
+
+def consensus_criteria(evidence: NormalizedEvidence) -> ConsensusCriteria:
+    """Evaluate the 2004 criteria on hard evidence (soft evidence counts as not known).
+
+    The neuroblastoma criterion is met by ``neuroblastoma=present`` or by a
+    positive test that finds the tumour (MIBG, body imaging, urine
+    catecholamines), and excluded only by ``neuroblastoma=absent``.
+    """
+    hard = evidence.hard
+    nb = None
+    if hard.get("neuroblastoma") == "present" or any(hard.get(t) == "positive" for t in NEUROBLASTOMA_TESTS):
+        nb = True
+    elif hard.get("neuroblastoma") == "absent":
+        nb = False
+    age = evidence.age_years
+    applies = (age is None and evidence.age_bin is None) or (
+        evidence.age_bin in ("infant", "toddler", "child", "adolescent")
+    )
+    return ConsensusCriteria(
+        opsoclonus=_any_of(hard, {"opsoclonus": "present"}),
+        myoclonus_or_ataxia=_any_of(hard, {"myoclonus": "present", "ataxia": "present"}),
+        behaviour_or_sleep=_any_of(hard, {"irritability": "present", "sleep_disturbance": "present"}),
+        neuroblastoma=nb,
+        applies=applies,
+    )
+
+
+# ---------------------------------------------------------------------------
+# must-not-miss note
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class MustNotMiss:
+    """For a child with probable OMS: the chance of an occult neuroblastoma and the tests that find it.
+
+    Attributes
+    ----------
+    p_oms, p_neuroblastoma : float
+        Posteriors given the evidence.
+    tests : pandas.DataFrame
+        One row per neuroblastoma test not yet done: ``test``, ``description``,
+        ``p_positive`` (probability the test is positive given the evidence),
+        ``p_neuroblastoma_if_negative`` (what is left if it is negative).
+    """
+
+    p_oms: float
+    p_neuroblastoma: float
+    tests: pd.DataFrame
+
+    @property
+    def text(self) -> str:
+        """The note as one paragraph."""
+        head = f"MUST NOT MISS: probable OMS (P = {self.p_oms:.2f}) in a child."
+        if self.p_neuroblastoma >= LIKELY_NEUROBLASTOMA:
+            return (
+                f"{head} A neuroblastoma is very likely (P = {self.p_neuroblastoma:.2f}): confirm and stage it "
+                "(CT/MRI of neck, chest, abdomen and pelvis; MIBG scintigraphy)."
+            )
+        lines = [f"{head} Probability of an occult neuroblastoma: {self.p_neuroblastoma:.2f}."]
+        if len(self.tests):
+            parts = [
+                f"{row.description} (positive with probability {row.p_positive:.2f}; if negative, "
+                f"P(neuroblastoma) would be {row.p_neuroblastoma_if_negative:.2f})"
+                for row in self.tests.itertuples()
+            ]
+            lines.append("Tests that would find it: " + "; ".join(parts) + ".")
+        else:
+            lines.append(
+                "All three tumour tests are reported negative or done; OMS-associated tumours can be small, "
+                "so repeat imaging if the course is atypical."
+            )
+        return " ".join(lines)
+
+    def to_dict(self) -> dict:
+        return {
+            "p_oms": self.p_oms,
+            "p_neuroblastoma": self.p_neuroblastoma,
+            "tests": self.tests.to_dict(orient="records"),
+            "text": self.text,
+        }
+
+
+def _must_not_miss(model: DiagnosticModel, evidence: NormalizedEvidence, posterior: pd.Series) -> MustNotMiss | None:
+    child = evidence.age_bin in (None, "infant", "toddler", "child", "adolescent")
+    if not child or posterior.get("oms", 0.0) < PROBABLE_OMS or "neuroblastoma" in evidence.hard:
+        return None
+    rows = []
+    for test, description in NEUROBLASTOMA_TESTS.items():
+        if test in evidence.hard or test in evidence.soft or test not in model.state_map:
+            continue
+        arrays, _ = posterior_arrays(model, [test], evidence)
+        p_positive = float(arrays[test][1])
+        negative = NormalizedEvidence(
+            hard={**evidence.hard, test: model.states(test)[0]},
+            soft=evidence.soft,
+            age_years=evidence.age_years,
+            age_bin=evidence.age_bin,
+        )
+        after, _ = posterior_arrays(model, ["neuroblastoma"], negative)
+        rows.append(
+            {
+                "test": test,
+                "description": description,
+                "p_positive": p_positive,
+                "p_neuroblastoma_if_negative": float(after["neuroblastoma"][1]),
+            }
+        )
+    tests = pd.DataFrame(rows, columns=["test", "description", "p_positive", "p_neuroblastoma_if_negative"])
+    return MustNotMiss(float(posterior["oms"]), float(posterior["neuroblastoma"]), tests)
+
+
+# ---------------------------------------------------------------------------
+# the result
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Diagnosis:
+    """The posterior differential diagnosis of one case.
+
+    Attributes
+    ----------
+    posterior : pandas.Series
+        Every condition -> P(present | evidence, age).
+    prior : pandas.Series
+        Every condition -> P(present | age) (age only; the population when
+        the age is unknown).
+    labels : pandas.Series
+        Human labels of the conditions.
+    evidence : NormalizedEvidence
+        The checked evidence.
+    criteria : ConsensusCriteria
+        The 2004 consensus criteria on this evidence.
+    must_not_miss : MustNotMiss or None
+        For a child with probable OMS and no known neuroblastoma.
+    log_evidence : float
+        Natural log of P(evidence | age) under the model.
+    provenance : Provenance
+        Model and software versions.
+    """
+
+    posterior: pd.Series
+    prior: pd.Series
+    labels: pd.Series
+    evidence: NormalizedEvidence
+    criteria: ConsensusCriteria
+    must_not_miss: MustNotMiss | None
+    log_evidence: float
+    provenance: Provenance = field(repr=False)
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """Ranked table: ``label``, ``prior``, ``posterior``, ``ratio`` (posterior/prior), ``rank``."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = self.posterior / self.prior
+        frame = pd.DataFrame(
+            {"label": self.labels, "prior": self.prior, "posterior": self.posterior, "ratio": ratio}
+        )
+        frame = frame.sort_values("posterior", ascending=False, kind="stable")
+        frame["rank"] = np.arange(1, len(frame) + 1)
+        frame.index.name = "condition"
+        return frame
+
+    @property
+    def top(self) -> str:
+        """The condition with the highest posterior."""
+        return str(self.posterior.idxmax())
+
+    def plot(self, ax=None, top: int | None = None):
+        """Prior vs posterior horizontal bars; returns the Axes (see :func:`omsbayes.plotting.plot_diagnosis`)."""
+        from .plotting import plot_diagnosis
+
+        return plot_diagnosis(self, ax=ax, top=top)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of the whole result."""
+        table = self.table
+        return {
+            "age_years": self.evidence.age_years,
+            "age_bin": self.evidence.age_bin,
+            "evidence": {k: v for k, v in self.evidence.hard.items()}
+            | {k: [float(x) for x in v] for k, v in self.evidence.soft.items()},
+            "differential": [
+                {
+                    "condition": name,
+                    "label": row.label,
+                    "prior": float(row.prior),
+                    "posterior": float(row.posterior),
+                    "ratio": float(row.ratio) if np.isfinite(row.ratio) else None,
+                    "rank": int(row.rank),
+                }
+                for name, row in table.iterrows()
+            ],
+            "consensus_criteria": self.criteria.to_dict(),
+            "must_not_miss": None if self.must_not_miss is None else self.must_not_miss.to_dict(),
+            "log_evidence": self.log_evidence,
+            "provenance": self.provenance.to_dict(),
+        }
+
+    def report(self) -> str:
+        """The ranked differential as plain text (what the CLI prints)."""
+        table = self.table
+        age = "unknown" if self.evidence.age_bin is None else (
+            f"{self.evidence.age_years:g} years ({self.evidence.age_bin})"
+            if self.evidence.age_years is not None
+            else self.evidence.age_bin
+        )
+        lines = [f"Age: {age}", "Evidence: " + (", ".join(f"{k}={v}" for k, v in self.evidence.items() if k != "age") or "none"), ""]
+        width = max(len(str(x)) for x in table["label"])
+        lines.append(f"{'rank':>4}  {'condition':<{width}}  {'prior':>9}  {'posterior':>9}")
+        for name, row in table.iterrows():
+            lines.append(f"{row['rank']:>4}  {row['label']:<{width}}  {row['prior']:>9.2e}  {row['posterior']:>9.4f}")
+        lines.append("")
+        lines.append(self.criteria.summary())
+        if self.must_not_miss is not None:
+            lines.append(self.must_not_miss.text)
+        lines.append(f"[{self.provenance}]")
+        lines.append("Research and teaching tool, not a medical device.")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.report()
+
+    def _repr_html_(self) -> str:
+        table = self.table.copy()
+        table["prior"] = table["prior"].map(lambda p: f"{p:.2e}")
+        table["posterior"] = table["posterior"].map(lambda p: f"{p:.3f}")
+        table["ratio"] = table["ratio"].map(lambda r: f"{r:,.1f}" if np.isfinite(r) else "")
+        note = f"<p><b>{self.must_not_miss.text}</b></p>" if self.must_not_miss is not None else ""
+        return (
+            f"<div><p>{self.criteria.summary()}</p>{note}{table.to_html()}"
+            f"<p style='font-size:smaller'>{self.provenance}</p></div>"
+        )
+
+
+def diagnose(model: DiagnosticModel, evidence: Mapping | None, age: float | None) -> Diagnosis:
+    """Compute a :class:`Diagnosis` (see :meth:`DiagnosticModel.diagnose`)."""
+    ev = model.normalize(evidence, age, what="diagnose")
+    conditions = model.conditions
+    arrays, log_pe = posterior_arrays(model, conditions, ev)
+    posterior = pd.Series({c: float(arrays[c][1]) for c in conditions}, name="posterior")
+    prior_ev = NormalizedEvidence(
+        hard={"age": ev.age_bin} if ev.age_bin is not None else {},
+        soft={"age": ev.soft["age"]} if "age" in ev.soft else {},
+        age_years=ev.age_years,
+        age_bin=ev.age_bin,
+    )
+    prior_arrays, _ = posterior_arrays(model, conditions, prior_ev)
+    prior = pd.Series({c: float(prior_arrays[c][1]) for c in conditions}, name="prior")
+    labels = pd.Series({c: model.label(c) for c in conditions}, name="label")
+    return Diagnosis(
+        posterior=posterior,
+        prior=prior,
+        labels=labels,
+        evidence=ev,
+        criteria=consensus_criteria(ev),
+        must_not_miss=_must_not_miss(model, ev, posterior),
+        log_evidence=log_pe,
+        provenance=provenance_of(model),
+    )

@@ -1,0 +1,41 @@
+"""Reliability diagram of an :class:`~omsbayes.evaluation.Evaluation`."""
+
+from __future__ import annotations
+
+from .style import COLORS, new_axes, style
+
+__all__ = ["plot_calibration"]
+
+
+def plot_calibration(evaluation, ax=None):
+    """Observed frequency against mean predicted probability, per bin.
+
+    Parameters
+    ----------
+    evaluation : Evaluation
+        A computed evaluation.
+    ax : matplotlib Axes, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The diagonal (``"perfect calibration"``) and one marker line
+        (``"model"``) whose points are the bins; marker size grows with the
+        number of pairs in the bin.
+    """
+    cal = evaluation.calibration
+    with style():
+        ax = new_axes(ax, figsize=(5.5, 5))
+        ax.plot([0, 1], [0, 1], ls="--", color=COLORS["prior"], label="perfect calibration")
+        ax.plot(cal["mean_predicted"], cal["observed"], "-", color=COLORS["posterior"], label="model")
+        ax.scatter(cal["mean_predicted"], cal["observed"], s=20 + 4 * cal["n"], color=COLORS["posterior"], zorder=3)
+        for _, row in cal.iterrows():
+            ax.annotate(f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points", xytext=(6, -10), fontsize=9)
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_xlabel("mean predicted probability")
+        ax.set_ylabel("observed frequency")
+        s = evaluation.summary
+        ax.set_title(f"Calibration (Brier {s['brier']:.3f}, {int(s['n'])} cases)")
+        ax.legend(loc="upper left", frameon=False)
+    return ax

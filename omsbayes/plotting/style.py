@@ -1,0 +1,86 @@
+"""One place for the look of every omsbayes plot: colours, fonts, sizes.
+
+Plots are drawn for slides as well as notebooks, so text is large and the
+palette is colour-blind safe (Okabe-Ito).
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+__all__ = ["COLORS", "FONT_SIZE", "LABEL_SIZE", "TITLE_SIZE", "style", "new_axes", "require_matplotlib", "percent"]
+
+#: Okabe-Ito colour-blind-safe palette, named by role.
+COLORS = {
+    "prior": "#BBBBBB",
+    "posterior": "#0072B2",
+    "highlight": "#D55E00",
+    "positive": "#009E73",
+    "negative": "#CC79A7",
+    "neutral": "#56B4E9",
+    "accent": "#E69F00",
+    "text": "#222222",
+    "grid": "#E5E5E5",
+}
+#: Cycle for lines of several conditions.
+CYCLE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+FONT_SIZE = 11
+LABEL_SIZE = 12
+TITLE_SIZE = 13
+
+_RC = {
+    "font.size": FONT_SIZE,
+    "axes.titlesize": TITLE_SIZE,
+    "axes.labelsize": LABEL_SIZE,
+    "xtick.labelsize": FONT_SIZE,
+    "ytick.labelsize": FONT_SIZE,
+    "legend.fontsize": FONT_SIZE,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.edgecolor": "#444444",
+    "axes.grid": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "savefig.bbox": "tight",
+    "axes.prop_cycle": None,  # filled in style()
+}
+
+
+def require_matplotlib():
+    """Import matplotlib.pyplot, with an install hint if it is missing."""
+    try:
+        import matplotlib.pyplot as plt
+    except ImportError as exc:  # pragma: no cover - matplotlib is a dependency
+        raise ImportError("Plotting needs matplotlib: python -m pip install matplotlib") from exc
+    return plt
+
+
+@contextmanager
+def style():
+    """Context manager applying the omsbayes matplotlib style."""
+    plt = require_matplotlib()
+    from cycler import cycler
+
+    rc = dict(_RC)
+    rc["axes.prop_cycle"] = cycler(color=CYCLE)
+    with plt.rc_context(rc):
+        yield
+
+
+def new_axes(ax=None, figsize=(8, 5)):
+    """Return ``ax``, or a new Axes of ``figsize`` (inches) when it is None."""
+    plt = require_matplotlib()
+    if ax is not None:
+        return ax
+    _, ax = plt.subplots(figsize=figsize)
+    return ax
+
+
+def percent(p: float) -> str:
+    """A probability as a short percentage label (``<0.1%`` for tiny ones)."""
+    if p < 0.001:
+        return "<0.1%"
+    if p < 0.1:
+        return f"{100 * p:.1f}%"
+    return f"{100 * p:.0f}%"
