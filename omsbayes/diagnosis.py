@@ -302,11 +302,11 @@ class Diagnosis:
             "differential": [
                 {
                     "condition": name,
-                    "label": row.label,
-                    "prior": float(row.prior),
-                    "posterior": float(row.posterior),
-                    "ratio": float(row.ratio) if np.isfinite(row.ratio) else None,
-                    "rank": int(row.rank),
+                    "label": row["label"],
+                    "prior": float(row["prior"]),
+                    "posterior": float(row["posterior"]),
+                    "ratio": float(row["ratio"]) if np.isfinite(row["ratio"]) else None,
+                    "rank": int(row["rank"]),
                 }
                 for name, row in table.iterrows()
             ],
