@@ -17,10 +17,14 @@ from .diagnosis import ConsensusCriteria, Diagnosis, MustNotMiss
 from .errors import CaseFileError, EvidenceError, ModelFileError, OmsBayesError, OmsBayesWarning
 from .evaluation import Evaluation, evaluate
 from .evidence import Likelihood
+from .information import EvidenceImpact, ValueOfInformation
 from .model import DiagnosticModel, load_model
 from .modelcheck import check_model
 from .provenance import Provenance
+from .scenarios import Sweep, WhatIf
+from .sensitivity import Sensitivity
 from .targets import check_targets
+from .uncertainty import Uncertainty
 
 __all__ = [
     "__version__",
@@ -39,6 +43,12 @@ __all__ = [
     "check_model",
     "check_targets",
     "Provenance",
+    "Sensitivity",
+    "Uncertainty",
+    "EvidenceImpact",
+    "ValueOfInformation",
+    "WhatIf",
+    "Sweep",
     "OmsBayesError",
     "EvidenceError",
     "ModelFileError",

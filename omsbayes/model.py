@@ -23,6 +23,10 @@ from .paths import default_model_path
 
 if TYPE_CHECKING:  # pragma: no cover
     from .diagnosis import Diagnosis
+    from .information import EvidenceImpact, ValueOfInformation
+    from .scenarios import Sweep, WhatIf
+    from .sensitivity import Sensitivity
+    from .uncertainty import Uncertainty
 
 __all__ = ["DiagnosticModel", "load_model"]
 
@@ -432,6 +436,267 @@ class DiagnosticModel:
         from .diagnosis import diagnose
 
         return diagnose(self, evidence, age)
+
+    # -- analyses (omsbayes.sensitivity, .uncertainty, .information, .scenarios) --
+    def sensitivity(self, evidence: Mapping | None = None, age: float | None = None, target: str = "oms") -> Sensitivity:
+        """One-way sensitivity of P(target present | evidence) to every parameter, in one pass.
+
+        Differentiates the network polynomial once (no re-inference per
+        parameter): for each parameter ``t`` the exact sensitivity function
+        ``f(t) = (a t + b) / (c t + d)``, its derivative at the current value,
+        the posterior at both ends of the parameter's 95% uncertainty interval
+        and the nearest value at which the top-ranked condition changes.
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            As for :meth:`diagnose` (hard, probability or likelihood evidence).
+        age : float, optional
+            Age in years.
+        target : str
+            A two-state variable not observed as hard evidence (default ``"oms"``).
+
+        Returns
+        -------
+        Sensitivity
+            ``.table`` (one row per parameter, sorted by swing), ``.plot()``
+            (tornado), ``.functions``, ``.posterior_at()``.
+
+        Raises
+        ------
+        EvidenceError
+            Unknown or observed target, bad evidence, or evidence of probability zero.
+
+        See Also
+        --------
+        omsbayes.sensitivity : the formulas, conventions and references.
+
+        References
+        ----------
+        Coupé VMH, van der Gaag LC. Properties of sensitivity analysis of
+        Bayesian belief networks. Ann Math Artif Intell 2002;36:323-356.
+
+        Darwiche A. A differential approach to inference in Bayesian networks.
+        J ACM 2003;50(3):280-305.
+
+        Chan H, Darwiche A. When do numbers really matter? J Artif Intell Res
+        2002;17:265-287.
+
+        Examples
+        --------
+        >>> import omsbayes
+        >>> model = omsbayes.load_model()
+        >>> s = model.sensitivity({"opsoclonus": "present", "ataxia": "present"}, age=1.5)
+        >>> list(s.table.columns[:4])
+        ['parameter', 'means', 'value', 'low']
+        """
+        from .sensitivity import sensitivity
+
+        return sensitivity(self, evidence, age, target)
+
+    def uncertainty(
+        self,
+        evidence: Mapping | None = None,
+        age: float | None = None,
+        draws: int = 2000,
+        rng: int | np.random.Generator | None = None,
+        progress: bool | None = None,
+    ) -> Uncertainty:
+        """Second-order uncertainty: every condition's posterior over draws of all parameters.
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            As for :meth:`diagnose`.
+        age : float, optional
+            Age in years.
+        draws : int
+            Number of parameter draws (default 2000).
+        rng : int, numpy.random.Generator or None
+            Seed or generator; the same seed gives identical results bit for bit.
+        progress : bool, optional
+            Show a progress bar (default: only on a terminal); False switches it off.
+
+        Returns
+        -------
+        Uncertainty
+            ``.table`` per condition: point estimate, mean, sd, median, 90% and
+            95% intervals, probability of ranking first; ``.p_top_differs``;
+            ``.samples``; ``.plot()`` (intervals).
+
+        See Also
+        --------
+        omsbayes.uncertainty : method and references.
+        """
+        from .uncertainty import uncertainty
+
+        return uncertainty(self, evidence, age, draws=draws, rng=rng, progress=progress)
+
+    def evidence_impact(self, evidence: Mapping | None, age: float | None = None) -> EvidenceImpact:
+        """What each observed item does: posteriors without it and with it flipped, and its likelihood ratio.
+
+        Parameters
+        ----------
+        evidence : mapping
+            As for :meth:`diagnose` (at least one item).
+        age : float, optional
+            Age in years (counted as an item when given).
+
+        Returns
+        -------
+        EvidenceImpact
+            ``.table`` (item x condition: with, without, flipped),
+            ``.summary`` (per item: top condition's posteriors and the
+            likelihood ratio for the top condition versus the runner-up),
+            ``.plot()`` (waterfall-style).
+
+        See Also
+        --------
+        omsbayes.information : definitions.
+        """
+        from .information import evidence_impact
+
+        return evidence_impact(self, evidence, age)
+
+    def value_of_information(
+        self, evidence: Mapping | None = None, age: float | None = None, candidates: list[str] | None = None
+    ) -> ValueOfInformation:
+        """Rank unobserved findings and tests by the expected effect of their result ("which test next").
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            As for :meth:`diagnose`.
+        age : float, optional
+            Age in years.
+        candidates : list of str, optional
+            Variables to consider (default: every finding and test not observed).
+
+        Returns
+        -------
+        ValueOfInformation
+            ``.table`` ranked by expected entropy reduction (sum of the
+            conditions' binary entropies), with the expected change of the top
+            posterior, the probability that the result changes the top
+            diagnosis and the expected change of the log-odds between the top
+            two; ``.outcomes`` per state; ``.plot()``.
+
+        Raises
+        ------
+        EvidenceError
+            Unknown or already observed candidate.
+
+        See Also
+        --------
+        omsbayes.information : definitions and references.
+        """
+        from .information import value_of_information
+
+        return value_of_information(self, evidence, age, candidates)
+
+    def what_if(self, evidence: Mapping | None, scenarios: Mapping[str, Mapping], age: float | None = None) -> WhatIf:
+        """Posteriors of every condition under named scenarios.
+
+        Parameters
+        ----------
+        evidence : mapping
+            The baseline case, as for :meth:`diagnose`.
+        scenarios : mapping
+            Name -> changes. A change maps a variable to a new state,
+            probability or likelihood (None drops it), ``"age"`` to a new age
+            in years (None: unknown), or a parameter name to a new value
+            (as :meth:`with_parameters`). Example:
+            ``{"no mass": {"abdominal_mass": None}, "rarer NB": {"neuroblastoma.incidence.toddler": 1e-6}}``.
+        age : float, optional
+            Baseline age in years.
+
+        Returns
+        -------
+        WhatIf
+            ``.table`` (scenario x condition: posterior, baseline, change,
+            rank), ``.scenarios``, ``.plot()``.
+        """
+        from .scenarios import what_if
+
+        return what_if(self, evidence, scenarios, age)
+
+    def sweep_age(self, evidence: Mapping | None = None, ages: list[float] | None = None) -> Sweep:
+        """Posterior of every condition in each age bin (or at given ages in years).
+
+        Parameters
+        ----------
+        evidence : mapping, optional
+            As for :meth:`diagnose`, without an age.
+        ages : list of float, optional
+            Ages in years; default one point per age bin.
+
+        Returns
+        -------
+        Sweep
+        """
+        from .scenarios import sweep_age
+
+        return sweep_age(self, evidence, ages)
+
+    def sweep_parameter(
+        self,
+        evidence: Mapping | None,
+        parameters: str | list[str],
+        values: list[float] | None = None,
+        factors: list[float] | None = None,
+        age: float | None = None,
+        points: int = 21,
+    ) -> Sweep:
+        """Posterior of every condition as a parameter (or several, scaled together) changes.
+
+        Parameters
+        ----------
+        evidence : mapping
+            As for :meth:`diagnose`.
+        parameters : str or list of str
+            A parameter name, a list, or a shell-style pattern
+            (``"neuroblastoma.incidence.*"``).
+        values : list of float, optional
+            Values of a single parameter (default: ``points`` values across its
+            95% uncertainty interval).
+        factors : list of float, optional
+            Multiply every named parameter by each factor (default for several
+            parameters: 0.1 to 10, log-spaced).
+        age : float, optional
+            Age in years.
+        points : int
+            Number of default points.
+
+        Returns
+        -------
+        Sweep
+            Exact re-inference at every point (tables of :meth:`with_parameters`).
+        """
+        from .scenarios import sweep_parameter
+
+        return sweep_parameter(self, evidence, parameters, values=values, factors=factors, age=age, points=points)
+
+    def evidence_trajectory(self, evidence: Mapping, order: list[str] | None = None, age: float | None = None) -> Sweep:
+        """Posteriors as the evidence items are added one at a time (the course of a case).
+
+        Parameters
+        ----------
+        evidence : mapping
+            As for :meth:`diagnose`.
+        order : list of str, optional
+            The order in which items are added (default: the mapping's order;
+            items left out follow in that order).
+        age : float, optional
+            Age in years, known from the start.
+
+        Returns
+        -------
+        Sweep
+            Step 0 is the age alone (or nothing); step ``i`` adds item ``i``.
+        """
+        from .scenarios import evidence_trajectory
+
+        return evidence_trajectory(self, evidence, order, age)
 
 
 # ---------------------------------------------------------------------------

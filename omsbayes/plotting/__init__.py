@@ -4,6 +4,20 @@ from __future__ import annotations
 
 from .diagnosis import plot_diagnosis
 from .evaluation import plot_calibration
+from .information import plot_evidence_impact, plot_value_of_information
+from .scenarios import plot_sweep, plot_what_if
+from .sensitivity import plot_tornado
 from .style import COLORS
+from .uncertainty import plot_uncertainty
 
-__all__ = ["plot_diagnosis", "plot_calibration", "COLORS"]
+__all__ = [
+    "plot_diagnosis",
+    "plot_calibration",
+    "plot_tornado",
+    "plot_uncertainty",
+    "plot_evidence_impact",
+    "plot_value_of_information",
+    "plot_what_if",
+    "plot_sweep",
+    "COLORS",
+]
