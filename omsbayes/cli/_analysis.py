@@ -1,0 +1,32 @@
+"""Arguments and output shared by the analysis commands (sensitivity, uncertainty, voi, whatif)."""
+
+from __future__ import annotations
+
+from ._common import print_json, use_agg_backend
+
+__all__ = ["add_case_arguments", "emit"]
+
+EVIDENCE_HELP = (
+    "Evidence is written variable=state (opsoclonus=present), variable=0.7 (70% sure it is present) or "
+    "variable=lr:5 (a report with likelihood ratio 5); give it before any option that takes a list."
+)
+
+
+def add_case_arguments(p, plot: str) -> None:
+    """The case (evidence, --age) and the output options (--json, --plot) of an analysis command."""
+    p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
+    p.add_argument("--age", type=float, default=None, help="age in years (e.g. 1.5); omit if unknown")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--plot", metavar="PNG", help=f"also write the {plot} to this file")
+
+
+def emit(result, args, rows: int | None = None, **plot_options) -> int:
+    """Write the plot if asked, then print the result as JSON or as a table."""
+    if args.plot:
+        use_agg_backend()
+        result.plot(**plot_options).figure.savefig(args.plot, bbox_inches="tight")
+    if args.json:
+        print_json(result.to_dict())
+    else:
+        print(result.report(rows=rows))
+    return 0
