@@ -522,7 +522,8 @@ def sweep_parameter(
     else:
         xs = np.asarray(factors, dtype=float)
         settings = [{n: current[n] * float(f) for n in names} for f in xs]
-        x, xlabel = "factor", (names[0] if len(names) == 1 else f"{len(names)} parameters") + " (x current value)"
+        named = parameters if isinstance(parameters, str) else (names[0] if len(names) == 1 else f"{len(names)} parameters")
+        x, xlabel = "factor", f"{named} (x current value)"
         log_x = True
     if xs.ndim != 1 or len(xs) == 0:
         raise EvidenceError("sweep_parameter needs a non-empty list of values or factors.")

@@ -43,8 +43,18 @@ Co-variation
     A state of a categorical parameter (``onset.oms.acute``) moves with its
     sibling states rescaled in proportion, so that they still sum to one
     (proportional co-variation, Coupé and van der Gaag 2002), exactly as
-    :meth:`DiagnosticModel.with_parameters` does. In a two-state table the
-    other state is the complement by construction.
+    :meth:`DiagnosticModel.with_parameters` does (the rescaling is relative
+    to the current values). In a two-state table the other state is the
+    complement by construction.
+Evidence
+    Any evidence :meth:`DiagnosticModel.diagnose` accepts: hard states
+    (negative findings are ``absent`` / ``negative``), a probability ``p``
+    for a two-state variable (Pearl's virtual evidence with likelihoods
+    ``(1 - p, p)``: the report is ``p / (1 - p)`` times as likely if the
+    finding is present; it is not the finding's posterior), or likelihoods
+    (:class:`~omsbayes.Likelihood`). Soft evidence on the target itself is
+    allowed (its likelihood multiplies the clamped run); hard evidence on it
+    is refused.
 Derived parameters
     Parameters computed by a formula are frozen when the model loads; here
     they are parameters like any other (``t`` is their own value). A parameter

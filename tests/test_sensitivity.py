@@ -292,7 +292,14 @@ def test_tornado_bars_are_the_posteriors_at_both_ends():
     assert np.allclose([b.get_x() for b in low], p0)
     assert np.allclose([b.get_width() for b in low], shown["posterior_low"] - p0)
     assert np.allclose([b.get_x() + b.get_width() for b in high], shown["posterior_high"])
-    assert [t.get_text() for t in ax.get_yticklabels()] == list(shown["means"])
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert all(label.startswith(means) for label, means in zip(labels, shown["means"]))
+    # two parameters with one description are told apart by name
+    both = _TINY.sensitivity({"opsoclonus": "present"})  # age unknown: both NB rates matter
+    rates = both.table[both.table["means"] == "NB rate"]
+    ax = both.plot(top=len(both.table))
+    labels = {t.get_text() for t in ax.get_yticklabels()}
+    assert {f"NB rate ({p})" for p in rates["parameter"]} <= labels
     assert "OMS" in ax.get_xlabel()
 
 

@@ -41,6 +41,16 @@ def test_every_draw_equals_reinference_with_the_drawn_values():
         assert np.allclose(result.samples.iloc[i][expected.index], expected, rtol=1e-10, atol=1e-14)
 
 
+def test_soft_evidence_on_a_condition_in_every_draw():
+    evidence = {"opsoclonus": "present", "aca": 0.3, "oms": "absent"}
+    result = _TINY.uncertainty(evidence, age=2.0, draws=10, rng=8, progress=False)
+    drawn = draw_parameters(_TINY, 10, np.random.default_rng(8))
+    model_4 = _TINY.with_parameters({k: float(v[4]) for k, v in drawn.items()})
+    expected = model_4.diagnose(evidence, age=2.0).posterior
+    assert np.allclose(result.samples.iloc[4][expected.index], expected, rtol=1e-10, atol=1e-14)
+    assert (result.samples["oms"] == 0).all()
+
+
 def test_default_model_draw_equals_reinference(model, vignettes):
     case = vignettes["pub-vzv-oms-14f"]
     result = model.uncertainty(case.evidence, age=case.age_years, draws=6, rng=2, progress=False)

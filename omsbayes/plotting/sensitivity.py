@@ -33,7 +33,8 @@ def plot_tornado(sensitivity, ax=None, top: int = 15):
         Two bar containers labelled ``"parameter at its low end"`` and
         ``"parameter at its high end"`` (bar ``i`` spans from the current
         posterior to ``posterior_low`` / ``posterior_high`` of row ``i`` of the
-        table), y tick labels the parameters' descriptions (``means``).
+        table), y tick labels the parameters' descriptions (``means``, with the
+        parameter's name added where two shown parameters share one).
     """
     table = sensitivity.table.head(top).iloc[::-1]
     p0 = sensitivity.posterior
@@ -61,9 +62,15 @@ def plot_tornado(sensitivity, ax=None, top: int = 15):
                 )
         ax.axvline(p0, color=COLORS["text"], lw=1)
         ax.set_yticks(y)
-        ax.set_yticklabels(table["means"])
+        ax.set_yticklabels(_labels(table))
         ax.set_xlabel(f"P({sensitivity.target_label} | evidence)")
         ax.set_title(f"Sensitivity of P({sensitivity.target_label}) = {p0:.3g} over each parameter's 95% range")
         ax.legend(loc="best", frameon=False, fontsize=9)
         ax.margins(x=0.15)
     return ax
+
+
+def _labels(table) -> list[str]:
+    """Each parameter's description, with its name where two shown parameters share a description."""
+    counts = table["means"].value_counts()
+    return [m if counts[m] == 1 else f"{m} ({p})" for m, p in zip(table["means"], table["parameter"])]
