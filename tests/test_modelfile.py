@@ -164,3 +164,14 @@ def test_check_model_reports_a_parse_error_without_raising(tiny_copy):
     result = check_model(tiny_copy, vocabulary=False)
     assert not result.ok
     assert "model.yaml:" in result.problems[0] and "not valid YAML" in result.problems[0]
+
+
+def test_derived_value_that_breaks_a_table_names_the_table(tiny_copy):
+    # a tiny neuroblastoma fraction makes the derived non-tumour OMS rate exceed 1
+    edit(tiny_copy / "parameters.yaml", "oms.nb_fraction: {means: P(nb | oms), value: 0.5, uncertainty: {dist: beta, n: 50}",
+         "oms.nb_fraction: {means: P(nb | oms), value: 0.00001, uncertainty: {dist: beta, n: 50}")
+    model = omsbayes.load_model(tiny_copy)
+    with pytest.raises(ModelFileError, match=r"model\.yaml:\d+: the table of 'oms' has entries outside \[0, 1\]"):
+        model.tables
+    result = check_model(tiny_copy, vocabulary=False)
+    assert any("the table of 'oms' has entries outside [0, 1]" in p for p in result.problems)
