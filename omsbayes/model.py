@@ -366,6 +366,25 @@ class DiagnosticModel:
 
         return to_pgmpy(self)
 
+    def d_separated(self, x: str | list[str], y: str | list[str], given: str | list[str] | tuple = ()) -> bool:
+        """Whether ``x`` and ``y`` are d-separated by ``given`` in the model's graph.
+
+        True means conditionally independent given ``given`` whatever the
+        numbers in the tables; see :func:`omsbayes.graph.d_separated`.
+
+        Examples
+        --------
+        >>> import omsbayes
+        >>> model = omsbayes.load_model()
+        >>> model.d_separated("recent_infection", "neuroblastoma", given="age")
+        True
+        >>> model.d_separated("recent_infection", "neuroblastoma", given=["age", "oms"])
+        False
+        """
+        from .graph import d_separated
+
+        return d_separated(self, x, y, given)
+
     def query(
         self,
         variables: list[str] | None = None,
