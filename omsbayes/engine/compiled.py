@@ -1,22 +1,36 @@
 """Exact inference compiled to tensor contractions (numpy + opt_einsum).
 
-For a given evidence *pattern* (which variables are observed) the network is
-pruned to the ancestors of the observed and queried variables (the others are
-barren and sum to one), written as one einsum over the conditional tables and
-the evidence likelihood vectors, and given a contraction order by
+For a given evidence *pattern* (which variables are observed, and whether
+each is observed in one state or through likelihoods) the network is pruned
+to the ancestors of the observed and queried variables (the others are barren
+and sum to one), written as one einsum over the conditional tables and the
+likelihood vectors of soft evidence, and given a contraction order by
 opt_einsum. The compiled program is cached by pattern.
 
-One forward pass computes ``Z = P(e)`` for every row of a batch (cases, or
-parameter draws); one backward pass (reverse-mode differentiation of the
-contraction tree, the differential approach of Darwiche 2003) gives
-``dZ/dtheta`` for every table entry. Marginals follow from
-``P(x, e) = sum_u theta_{x|u} dZ/dtheta_{x|u}`` and, divided by ``Z``, are the
-posteriors; the same derivatives feed one-way sensitivity analysis.
+Hard evidence (one state per row) is not multiplied in as a one-hot vector:
+every table that mentions an observed variable is *sliced* at the observed
+states, row by row (a gather), so the observed axes never enter the
+contraction. The batch axis (cases, or parameter draws) is the first axis of
+every sliced table, soft likelihood and batched table.
+
+Each step of the contraction is a stacked matrix product (``numpy.matmul``):
+the two operands are laid out as ``(batch, S, L, C)`` and ``(batch, S, C, R)``
+(indices both keep, indices one keeps, indices contracted), moving runs of
+adjacent axes together. One forward pass computes ``Z = P(e)`` for every row;
+one backward pass (reverse-mode differentiation of the contraction tree, the
+differential approach of Darwiche 2003) gives ``dZ/dtheta`` for every table
+entry. Marginals follow from ``P(x, e) = sum_u theta_{x|u} dZ/dtheta_{x|u}``
+and, divided by ``Z``, are the posteriors; the same derivatives feed one-way
+sensitivity analysis.
 
 Parts of the tree that depend on neither the batch nor a needed derivative
-are contracted once at compile time. Intermediates are rescaled per batch row
-when a row's values fall towards the bottom of double precision, so rare
-evidence does not underflow; the scale is carried in ``log P(e)``.
+are contracted once at compile time. Every operand holds probabilities (soft
+likelihoods are divided by their largest entry, which goes into
+``log P(e)``), so an intermediate can only underflow if ``Z`` itself is tiny:
+rows whose ``Z`` falls under a bound derived from the table sizes are run
+again with per-row rescaling of every intermediate, the scale being carried
+in ``log P(e)``. Batches are cut into chunks whose intermediates fit a memory
+budget (:attr:`CompiledEngine.memory_budget`).
 
 References
 ----------
@@ -26,19 +40,26 @@ J ACM 2003;50(3):280-305.
 
 from __future__ import annotations
 
-import string
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import opt_einsum
 
-__all__ = ["CompiledEngine", "EngineResult", "Network"]
+__all__ = ["CompiledEngine", "EngineResult", "Network", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS"]
 
-_LETTERS = string.ascii_letters
-_TINY = 1e-150  # below this a row is rescaled
-#: Largest intermediate (bytes) a chunk of a batch may create.
+#: Default bound (bytes) on the intermediates one chunk of a batch may hold.
 MEMORY_BUDGET_BYTES = 256 * 2**20
+#: Rows per chunk at most, whatever the budget: chunks of this size keep the
+#: intermediates in cache and are faster than one huge batch.
+CHUNK_ROWS = 512
+#: Batch size assumed when choosing a contraction order for large batches.
+_BATCH_HINT = 512
+#: A rescaled intermediate's rows are divided by their maximum when it falls below this.
+_TINY = 1e-150
+#: Natural log of the smallest value an intermediate may reach without rescaling (far above underflow).
+_LOG_FLOOR = -280 * math.log(10)
 
 
 @dataclass(frozen=True)
@@ -76,7 +97,8 @@ class EngineResult:
     Attributes
     ----------
     marginals : dict
-        Variable -> array ``(B, k)``: the posterior of each queried variable.
+        Variable -> array ``(B, k)``: the posterior of each queried variable
+        (all zeros in a row whose evidence is impossible).
     log_evidence : numpy.ndarray
         ``log P(e)`` per batch row (natural log; ``-inf`` for impossible evidence).
     gradients : dict
@@ -90,115 +112,226 @@ class EngineResult:
 
 
 # ---------------------------------------------------------------------------
-# the compiled program
+# the compiled program: a contraction tree with a forward and a backward pass
 # ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Move:
+    """A transpose of the per-row axes of a value, on runs of axes that move together.
+
+    Merging the axes that stay adjacent keeps numpy's copy loops long (the
+    tables have many axes of size 2, and a transpose over each of them one by
+    one is slow).
+    """
+
+    grouped: tuple[int, ...]  # per-row sizes of the runs, in the value's own order
+    perm: tuple[int, ...]  # batch axis, then the runs in the target order
+    moved: tuple[int, ...]  # per-row sizes of the runs, in the target order
+    inverse: tuple[int, ...]
+    identity: bool
+
+    @classmethod
+    def between(cls, source: Sequence[str], target: Sequence[str], sizes: Mapping[str, int]) -> _Move:
+        runs: list[list[str]] = []
+        for s in target:
+            if runs and source.index(s) == source.index(runs[-1][-1]) + 1:
+                runs[-1].append(s)
+            else:
+                runs.append([s])
+        starts = sorted(range(len(runs)), key=lambda r: source.index(runs[r][0]))
+        size = [math.prod(sizes[s] for s in run) for run in runs]
+        perm = tuple(starts.index(r) for r in range(len(runs)))
+        inverse = tuple(int(i) for i in np.argsort(perm))
+        return cls(
+            grouped=tuple(size[r] for r in starts),
+            perm=(0,) + tuple(1 + p for p in perm),
+            moved=tuple(size),
+            inverse=(0,) + tuple(1 + p for p in inverse),
+            identity=perm == tuple(range(len(runs))),
+        )
+
+    def to_target(self, value: np.ndarray, shape3: tuple[int, ...]) -> np.ndarray:
+        rows = value.shape[0]
+        if self.identity:
+            return value.reshape((rows,) + shape3)
+        return value.reshape((rows,) + self.grouped).transpose(self.perm).reshape((rows,) + shape3)
+
+    def to_source(self, value: np.ndarray, full: tuple[int, ...]) -> np.ndarray:
+        rows = value.shape[0]
+        if self.identity:
+            return value.reshape((rows,) + full)
+        return value.reshape((rows,) + self.moved).transpose(self.inverse).reshape((rows,) + full)
+
+
 @dataclass
 class _Step:
+    """One node of the tree: a sum over some axes of one node, or a product of two.
+
+    Every value carries a leading batch axis (of size 1 when it does not vary
+    by row). A product is a stacked matrix product: the left operand laid out
+    as ``(batch, S, L, C)``, the right one as ``(batch, S, C, R)``, where ``S``
+    are the indices both keep, ``L`` and ``R`` those only one has and ``C``
+    those contracted; the result ``(batch, S, L, R)`` is the node's index order.
+    """
+
     left: int
-    right: int
+    right: int  # -1 for a sum
     out: int
-    expr: str  # forward einsum
-    grad_left: str  # einsum giving d(root)/d(left) from d(root)/d(out) and right's value
-    grad_right: str
-    left_alone: tuple[int, ...]  # axes of the left gradient to broadcast back (summed here only)
-    right_alone: tuple[int, ...]
+    out_sizes: tuple[int, ...]
+    left_sizes: tuple[int, ...]
+    right_sizes: tuple[int, ...] = ()
+    # sum
+    axes: tuple[int, ...] = ()  # axes of the left value summed (the batch axis is 0)
+    expand: tuple[int, ...] = ()  # per-row shape of the result with the summed axes kept as 1
+    # product
+    lmove: _Move | None = None  # the left operand from its own order to (S, L, C)
+    rmove: _Move | None = None  # the right operand to (S, C, R)
+    lshape: tuple[int, int, int] = (1, 1, 1)  # (S, L, C) sizes, flattened
+    rshape: tuple[int, int, int] = (1, 1, 1)  # (S, C, R)
+    gshape: tuple[int, int, int] = (1, 1, 1)  # (S, L, R)
+    contracts: bool = True
 
 
 class _Program:
     """A contraction tree over a fixed list of operands (leaves).
 
-    The batch index ``#``, when present, is always the first axis of a node's
-    value and of every derivative (derivatives are per batch row).
+    Parameters
+    ----------
+    leaves : list of tuple
+        Indices of each operand; ``"#"`` marks an operand that varies by
+        batch row (it is dropped from the index lists kept here: the batch
+        axis is always the first axis of a value).
+    needs_grad : list of bool
+        Operands whose derivative is wanted.
+    sizes : dict
+        Index -> size.
+    batch_hint : int
+        Batch size assumed when choosing the contraction order.
     """
 
-    def __init__(self, leaves, needs_grad, sizes, batch_size):
+    def __init__(self, leaves, needs_grad, sizes, batch_hint):
         self.n_leaves = len(leaves)
-        self.node_idx: list[tuple[str, ...]] = [tuple(idx) for idx in leaves]
-        self.has_batch = any("#" in idx for idx in leaves)
-        out_idx = ("#",) if self.has_batch else ()
-        symbols = sorted({s for idx in leaves for s in idx})
-        sym_of = {s: opt_einsum.get_symbol(i) for i, s in enumerate(symbols)}
-        shapes = [tuple(batch_size if s == "#" else sizes[s] for s in idx) for idx in leaves]
-        eq = ",".join("".join(sym_of[s] for s in idx) for idx in leaves) + "->" + "".join(sym_of[s] for s in out_idx)
-        path = []
-        if len(leaves) > 1:
-            path, _ = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
-        self.node_batched = ["#" in idx for idx in leaves]
-        self.node_static = [("#" not in idx) and not g for idx, g in zip(leaves, needs_grad)]
+        self.sizes = dict(sizes)
+        self.node_batched: list[bool] = ["#" in idx for idx in leaves]
+        self.node_idx: list[tuple[str, ...]] = [tuple(s for s in idx if s != "#") for idx in leaves]
+        self.node_static = [not b and not g for b, g in zip(self.node_batched, needs_grad)]
         self.node_grad = list(needs_grad)  # subtree holds a leaf whose derivative is wanted
+        self.has_batch = any(self.node_batched)
         self.steps: list[_Step] = []
         current = list(range(len(leaves)))
-        for contraction in path:
-            if len(contraction) == 1:  # sum out indices only this operand has
-                left = current.pop(contraction[0])
-                right = -1
-            else:
-                a, b = sorted(contraction, reverse=True)
-                first, second = current.pop(a), current.pop(b)
-                left, right = second, first
-            remaining = set(out_idx)
+        for contraction in self._path(leaves, batch_hint):
+            picked = sorted(contraction, reverse=True)
+            nodes = [current.pop(i) for i in picked][::-1]
+            remaining: set[str] = set()
             for n in current:
                 remaining |= set(self.node_idx[n])
-            li = self.node_idx[left]
-            ri = self.node_idx[right] if right >= 0 else ()
-            out = tuple(s for s in dict.fromkeys(li + ri) if s in remaining)
-            if "#" in out:
-                out = ("#",) + tuple(s for s in out if s != "#")
-            node = len(self.node_idx)
-            self.node_idx.append(out)
-            self.node_batched.append("#" in out)
-            static_right = self.node_static[right] if right >= 0 else True
-            grad_right = self.node_grad[right] if right >= 0 else False
-            self.node_static.append(self.node_static[left] and static_right)
-            self.node_grad.append(self.node_grad[left] or grad_right)
-            self.steps.append(self._make_step(left, right, node, li, ri, out))
-            current.append(node)
-        self.root = current[0]
-        self.sizes = dict(sizes)
-        self.per_row_elements = max(
-            int(np.prod([self.sizes[s] for s in idx if s != "#"], dtype=float)) for idx in self.node_idx
-        )
+            if len(nodes) == 1:
+                current.append(self._sum(nodes[0], remaining))
+                continue
+            left, right = nodes
+            li, ri = self.node_idx[left], self.node_idx[right]
+            # indices only one operand has and nobody needs later are summed first
+            left = self._sum(left, remaining | set(ri))
+            right = self._sum(right, remaining | set(li))
+            current.append(self._product(left, right, remaining))
+        if len(current) == 1 and self.node_idx[current[0]]:
+            current = [self._sum(current[0], set())]
+        self.root = current[0] if current else -1
+        # Every operand's entries are at most 1, so Z <= K * max(node) * K for any node,
+        # K the product of all index sizes: if Z is above _LOG_FLOOR + 2 log K, no
+        # intermediate came near underflow.
+        log_k = sum(math.log(n) for n in self.sizes.values())
+        self.log_z_floor = _LOG_FLOOR + 2 * log_k
         self.folded: dict[int, np.ndarray] = {}
 
-    def _make_step(self, left, right, node, li, ri, out) -> _Step:
-        local: dict[str, str] = {}
-        for s in dict.fromkeys(("#",) + li + ri):
-            local[s] = _LETTERS[len(local)]
+    def _path(self, leaves, batch_hint):
+        if len(leaves) < 2:
+            return []
+        symbols = sorted({s for idx in leaves for s in idx})
+        sym_of = {s: opt_einsum.get_symbol(i) for i, s in enumerate(symbols)}
+        shapes = [tuple(batch_hint if s == "#" else self.sizes[s] for s in idx) for idx in leaves]
+        out = sym_of["#"] if self.has_batch else ""
+        eq = ",".join("".join(sym_of[s] for s in idx) for idx in leaves) + "->" + out
+        path, _ = opt_einsum.contract_path(eq, *shapes, shapes=True, optimize="greedy")
+        return path
 
-        def word(idx):
-            return "".join(local[s] for s in idx)
+    def _new_node(self, idx, batched, static, grad) -> int:
+        self.node_idx.append(tuple(idx))
+        self.node_batched.append(batched)
+        self.node_static.append(static)
+        self.node_grad.append(grad)
+        return len(self.node_idx) - 1
 
-        def grad_idx(idx):
-            # derivatives carry the batch axis first whenever the program is batched
-            return (("#",) + tuple(idx)) if self.has_batch and "#" not in idx else tuple(idx)
-
-        left_alone = tuple(s for s in li if s not in ri and s not in out)
-        right_alone = tuple(s for s in ri if s not in li and s not in out)
-        g_out = grad_idx(out)
-        g_left = grad_idx(tuple(s for s in li if s not in left_alone))
-        g_right = grad_idx(tuple(s for s in ri if s not in right_alone))
-        full_left, full_right = grad_idx(li), grad_idx(ri)
-        if right < 0:
-            return _Step(
-                left=left,
-                right=right,
-                out=node,
-                expr=f"{word(li)}->{word(out)}",
-                grad_left=f"{word(g_out)}->{word(g_left)}",
-                grad_right="",
-                left_alone=tuple(full_left.index(s) for s in left_alone),
-                right_alone=(),
+    def _sum(self, node: int, keep: set[str]) -> int:
+        """A node summing ``node`` over the indices not in ``keep`` (``node`` itself if there are none)."""
+        idx = self.node_idx[node]
+        axes = tuple(1 + i for i, s in enumerate(idx) if s not in keep)
+        if not axes:
+            return node
+        out_idx = tuple(s for s in idx if s in keep)
+        out = self._new_node(out_idx, self.node_batched[node], self.node_static[node], self.node_grad[node])
+        self.steps.append(
+            _Step(
+                node,
+                -1,
+                out,
+                self._shape(out_idx),
+                self._shape(idx),
+                axes=axes,
+                expand=tuple(1 if s not in keep else self.sizes[s] for s in idx),
             )
-        return _Step(
-            left=left,
-            right=right,
-            out=node,
-            expr=f"{word(li)},{word(ri)}->{word(out)}",
-            grad_left=f"{word(g_out)},{word(ri)}->{word(g_left)}",
-            grad_right=f"{word(g_out)},{word(li)}->{word(g_right)}",
-            left_alone=tuple(full_left.index(s) for s in left_alone),
-            right_alone=tuple(full_right.index(s) for s in right_alone),
         )
+        return out
+
+    def _product(self, left: int, right: int, keep: set[str]) -> int:
+        li, ri = self.node_idx[left], self.node_idx[right]
+        # shared and contracted indices follow the larger operand's order, so it moves less
+        major = li if self._size(li) >= self._size(ri) else ri
+        shared = [s for s in major if s in li and s in ri and s in keep]
+        contracted = [s for s in major if s in li and s in ri and s not in keep]
+        lonly = [s for s in li if s not in ri]
+        ronly = [s for s in ri if s not in li]
+        out_idx = tuple(shared + lonly + ronly)
+        size = self._size
+        out = self._new_node(
+            out_idx,
+            self.node_batched[left] or self.node_batched[right],
+            self.node_static[left] and self.node_static[right],
+            self.node_grad[left] or self.node_grad[right],
+        )
+        self.steps.append(
+            _Step(
+                left,
+                right,
+                out,
+                self._shape(out_idx),
+                self._shape(li),
+                self._shape(ri),
+                lmove=_Move.between(li, shared + lonly + contracted, self.sizes),
+                rmove=_Move.between(ri, shared + contracted + ronly, self.sizes),
+                lshape=(size(shared), size(lonly), size(contracted)),
+                rshape=(size(shared), size(contracted), size(ronly)),
+                gshape=(size(shared), size(lonly), size(ronly)),
+                contracts=bool(contracted),
+            )
+        )
+        return out
+
+    def _shape(self, idx) -> tuple[int, ...]:
+        return tuple(self.sizes[s] for s in idx)
+
+    def _size(self, idx) -> int:
+        return math.prod(self._shape(idx))
+
+    def per_row_bytes(self, with_grads: bool) -> int:
+        """Bytes held per batch row by a forward pass (and a backward one)."""
+        elements = 0
+        for n, idx in enumerate(self.node_idx):
+            size = self._size(idx)
+            if self.node_batched[n]:
+                elements += 2 * size  # the value and its matrix layout
+            if with_grads and self.node_grad[n]:
+                elements += size
+        return 8 * max(elements, 1)
 
     # -- evaluation ---------------------------------------------------------
     def fold(self, leaves: Sequence[np.ndarray | None]) -> None:
@@ -206,19 +339,20 @@ class _Program:
         values = {i: leaves[i] for i in range(self.n_leaves) if self.node_static[i]}
         for step in self.steps:
             if self.node_static[step.out]:
-                values[step.out] = self._apply(step, values)
+                values[step.out] = _forward_step(step, values, {})
         self.folded = {n: v for n, v in values.items() if n >= self.n_leaves}
 
-    def forward(self, leaves: Sequence[np.ndarray]):
-        """Values of every node, and the per-row rescaling factors applied to nodes."""
+    def forward(self, leaves: Sequence[np.ndarray], rescale: bool = False):
+        """Values of every node, the operands in matrix layout, and per-row rescaling factors."""
         values: dict[int, np.ndarray] = dict(enumerate(leaves))
         values.update(self.folded)
+        saved: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         factors: dict[int, np.ndarray] = {}
         for step in self.steps:
             if step.out in values:
                 continue
-            out = self._apply(step, values)
-            if self.node_batched[step.out] and out.ndim > 1:
+            out = _forward_step(step, values, saved)
+            if rescale and self.node_batched[step.out]:
                 row_max = out.reshape(out.shape[0], -1).max(axis=1)
                 small = (row_max < _TINY) & (row_max > 0)
                 if small.any():
@@ -226,50 +360,85 @@ class _Program:
                     out = out / factor.reshape((-1,) + (1,) * (out.ndim - 1))
                     factors[step.out] = factor
             values[step.out] = out
-        return values, factors
+        return values, saved, factors
 
-    def backward(self, values, factors, want: set[int]) -> dict[int, np.ndarray]:
-        """Derivatives of the (rescaled) root with respect to the wanted leaves."""
-        root = values[self.root]
-        seed = np.ones_like(root) if self.has_batch else np.ones(())
-        grads: dict[int, np.ndarray] = {self.root: seed}
+    def backward(self, values, saved, factors, want: set[int]) -> dict[int, np.ndarray]:
+        """Derivatives of the (rescaled) root with respect to the wanted leaves, per batch row."""
+        grads: dict[int, np.ndarray] = {self.root: np.ones_like(values[self.root])}
+        wanted = self._wanted
         for step in reversed(self.steps):
             g = grads.pop(step.out, None)
             if g is None:
                 continue
             if step.out in factors:  # the node was divided by a per-row factor
                 g = g / factors[step.out].reshape((-1,) + (1,) * (g.ndim - 1))
+            rows = g.shape[0]
             if step.right < 0:
-                if self._wanted(step.left, want):
-                    grads[step.left] = self._grad(g, None, step.grad_left, step.left_alone)
+                if wanted(step.left, want):
+                    grads[step.left] = np.broadcast_to(g.reshape((rows,) + step.expand), (rows,) + step.left_sizes)
                 continue
-            if self._wanted(step.left, want):
-                grads[step.left] = self._grad(g, values[step.right], step.grad_left, step.left_alone)
-            if self._wanted(step.right, want):
-                grads[step.right] = self._grad(g, values[step.left], step.grad_right, step.right_alone)
+            a, b = saved[step.out] if step.out in saved else _layout(step, values)
+            gm = g.reshape((rows,) + step.gshape)
+            if wanted(step.left, want):
+                d = np.matmul(gm, b.swapaxes(-1, -2)) if step.contracts else (gm * b).sum(axis=-1, keepdims=True)
+                grads[step.left] = step.lmove.to_source(d, step.left_sizes)
+            if wanted(step.right, want):
+                d = np.matmul(a.swapaxes(-1, -2), gm) if step.contracts else (a * gm).sum(axis=-2, keepdims=True)
+                grads[step.right] = step.rmove.to_source(d, step.right_sizes)
         return {k: v for k, v in grads.items() if k in want}
 
     def _wanted(self, node: int, want: set[int]) -> bool:
         return node in want if node < self.n_leaves else self.node_grad[node]
 
-    @staticmethod
-    def _apply(step, values):
-        if step.right < 0:
-            return np.einsum(step.expr, values[step.left])
-        return np.einsum(step.expr, values[step.left], values[step.right])
 
-    def _grad(self, g, other, expr, alone):
-        out = np.einsum(expr, g) if other is None else np.einsum(expr, g, other)
-        for axis in alone:
-            out = np.expand_dims(out, axis)
-        return out
+def _layout(step: _Step, values) -> tuple[np.ndarray, np.ndarray]:
+    """The two operands of a product as stacked matrices ``(batch, S, L, C)`` and ``(batch, S, C, R)``."""
+    return step.lmove.to_target(values[step.left], step.lshape), step.rmove.to_target(values[step.right], step.rshape)
 
-    def log_scale(self, factors) -> np.ndarray | float:
-        """Sum of log factors applied on the way to the root (per row)."""
-        total = 0.0
-        for f in factors.values():
-            total = total + np.log(f)
-        return total
+
+def _forward_step(step: _Step, values, saved) -> np.ndarray:
+    if step.right < 0:
+        return values[step.left].sum(axis=step.axes)
+    a, b = _layout(step, values)
+    saved[step.out] = (a, b)
+    out = np.matmul(a, b) if step.contracts else a * b
+    return out.reshape((out.shape[0],) + step.out_sizes)
+
+
+def _log_scale(factors) -> np.ndarray | float:
+    """Sum of log factors applied on the way to the root (per row)."""
+    total = 0.0
+    for f in factors.values():
+        total = total + np.log(f)
+    return total
+
+
+# ---------------------------------------------------------------------------
+# the leaves of a pattern
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _TableLeaf:
+    """A conditional table, sliced at the hard-observed axes (if any)."""
+
+    var: str
+    observed: tuple[int, ...]  # axes of the table (0 = the variable) that are hard-observed
+    observed_vars: tuple[str, ...]
+    strides: tuple[int, ...]  # flat index of the observed configuration = sum state * stride
+    kept: tuple[int, ...]  # shape of the axes left after slicing
+
+
+@dataclass(frozen=True)
+class _SoftLeaf:
+    var: str
+
+
+@dataclass
+class _Compiled:
+    program: _Program
+    leaves: list
+    table_pos: dict[str, int]  # variable -> leaf position of its table
+    per_row_bytes: int
+    query_shape: dict[str, tuple[int, int, int]]  # query -> its table as (before, states, after)
 
 
 # ---------------------------------------------------------------------------
@@ -282,12 +451,23 @@ class CompiledEngine:
     ----------
     model : DiagnosticModel
         Its tables are used unless a run passes others (parameter draws).
+
+    Attributes
+    ----------
+    memory_budget : int
+        Bound in bytes on the intermediates of one chunk of a batch; larger
+        batches are run chunk by chunk (default :data:`MEMORY_BUDGET_BYTES`).
+    chunk_rows : int
+        Rows per chunk at most (default :data:`CHUNK_ROWS`).
     """
 
     def __init__(self, model):
         self.network = Network.of(model)
         self._model = model
-        self._programs: dict[tuple, tuple[_Program, list]] = {}
+        self._programs: dict[tuple, _Compiled] = {}
+        self._flat: dict[tuple, np.ndarray] = {}
+        self.memory_budget = MEMORY_BUDGET_BYTES
+        self.chunk_rows = CHUNK_ROWS
 
     @property
     def tables(self) -> dict[str, np.ndarray]:
@@ -297,30 +477,75 @@ class CompiledEngine:
         """Number of compiled programs held."""
         return len(self._programs)
 
+    def chunk_size(
+        self, hard: Sequence[str], soft: Sequence[str], queries: Sequence[str], gradients: bool = False
+    ) -> int:
+        """Rows per chunk for a pattern under the current memory budget (compiling it if needed).
+
+        Parameters
+        ----------
+        hard, soft : sequence of str
+            Variables observed in one state, and observed through likelihoods.
+        queries : sequence of str
+            Variables whose posterior is wanted.
+        gradients : bool
+            Whether table derivatives are wanted too.
+        """
+        key = (tuple(sorted(hard)), tuple(sorted(soft)), tuple(dict.fromkeys(queries)), False, gradients, True)
+        return self._chunk(self._program(*key))
+
+    def _chunk(self, compiled: _Compiled) -> int:
+        return int(max(1, min(self.chunk_rows, self.memory_budget // compiled.per_row_bytes)))
+
     # -- compilation --------------------------------------------------------------
-    def _program(self, observed: tuple[str, ...], queries: tuple[str, ...], table_batch: bool, all_grads: bool, big: bool):
-        key = (observed, queries, table_batch, all_grads, big)
+    def _program(self, hard, soft, queries, table_batch: bool, all_grads: bool, many: bool) -> _Compiled:
+        key = (hard, soft, queries, table_batch, all_grads, many)
         hit = self._programs.get(key)
         if hit is not None:
             return hit
         net = self.network
-        relevant = net.ancestors(set(observed) | set(queries))
+        hard_set = set(hard)
+        relevant = net.ancestors(hard_set | set(soft) | set(queries))
         order = [v for v in net.variables if v in relevant]
-        leaves, needs_grad, kinds = [], [], []
+        idx, needs_grad, leaves = [], [], []
         for v in order:
-            leaves.append((("#",) if table_batch else ()) + (v, *net.parents[v]))
+            axes = (v, *net.parents[v])
+            observed = tuple(i for i, a in enumerate(axes) if a in hard_set)
+            observed_vars = tuple(axes[i] for i in observed)
+            cards = [net.cards[a] for a in observed_vars]
+            strides = tuple(math.prod(cards[i + 1 :]) for i in range(len(cards)))
+            kept = tuple(a for a in axes if a not in hard_set)
+            batched = table_batch or bool(observed)
+            idx.append((("#",) if batched else ()) + kept)
             needs_grad.append(all_grads or v in queries)
-            kinds.append(("table", v))
-        for v in observed:
-            leaves.append(("#", v))
+            leaves.append(_TableLeaf(v, observed, observed_vars, strides, tuple(net.cards[a] for a in kept)))
+        for v in soft:
+            idx.append(("#", v))
             needs_grad.append(False)
-            kinds.append(("evidence", v))
+            leaves.append(_SoftLeaf(v))
         sizes = {v: net.cards[v] for v in order}
-        program = _Program(leaves, needs_grad, sizes, 512 if big else 1)
+        program = _Program(idx, needs_grad, sizes, _BATCH_HINT if many else 1)
         if not table_batch:
-            program.fold([self.tables[v] if kind == "table" else None for kind, v in kinds])
-        self._programs[key] = (program, kinds)
-        return program, kinds
+            program.fold([self.tables[leaf.var][None] if program.node_static[i] else None for i, leaf in enumerate(leaves)])
+        table_pos = {leaf.var: i for i, leaf in enumerate(leaves) if isinstance(leaf, _TableLeaf)}
+        query_shape = {}
+        for q in queries:
+            kept = program.node_idx[table_pos[q]]
+            axis = kept.index(q)
+            query_shape[q] = (math.prod(sizes[s] for s in kept[:axis]), sizes[q], math.prod(sizes[s] for s in kept[axis + 1 :]))
+        compiled = _Compiled(program, leaves, table_pos, program.per_row_bytes(True), query_shape)
+        self._programs[key] = compiled
+        return compiled
+
+    def _flat_table(self, leaf: _TableLeaf) -> np.ndarray:
+        """The model's table as a matrix: one row per observed configuration, the kept axes flattened."""
+        key = (leaf.var, leaf.observed)
+        flat = self._flat.get(key)
+        if flat is None:
+            moved = np.moveaxis(self.tables[leaf.var], leaf.observed, range(len(leaf.observed)))
+            flat = np.ascontiguousarray(moved.reshape(math.prod(moved.shape[: len(leaf.observed)]), -1))
+            self._flat[key] = flat
+        return flat
 
     # -- running ----------------------------------------------------------------
     def run(
@@ -341,7 +566,7 @@ class CompiledEngine:
             Variables whose posterior is wanted (not observed ones).
         tables : mapping, optional
             Tables with a leading batch axis ``(B, ...)`` (one set per row, e.g.
-            parameter draws); default the model's.
+            parameter draws); default the model's. Entries are probabilities.
         gradients : bool
             Also return ``d log P(e) / d theta`` for every table of the pruned
             network (variables outside it have zero derivative).
@@ -349,83 +574,261 @@ class CompiledEngine:
         Returns
         -------
         EngineResult
+
+        Notes
+        -----
+        A variable whose likelihood has exactly one non-zero entry in every
+        row is treated as hard evidence (the tables are sliced at that state
+        and the entry's value is carried into ``log P(e)``); the answer is the
+        same as multiplying by the likelihood, only faster.
         """
-        observed = tuple(sorted(likelihoods))
         queries = tuple(dict.fromkeys(queries))
-        overlap = set(observed) & set(queries)
+        overlap = set(likelihoods) & set(queries)
         if overlap:
             raise ValueError(f"cannot query observed variable(s) {sorted(overlap)}")
-        batch = _batch_size(likelihoods, tables)
-        program, kinds = self._program(observed, queries, tables is not None, gradients, batch > 8)
-        per_row = program.per_row_elements * 8 * (3 if gradients else 2)
-        chunk = max(1, int(MEMORY_BUDGET_BYTES // per_row))
-        if batch <= chunk:
-            return self._run_chunk(program, kinds, likelihoods, queries, tables, gradients, batch)
-        parts = []
-        for start in range(0, batch, chunk):
-            stop = min(batch, start + chunk)
-            parts.append(
-                self._run_chunk(
-                    program,
-                    kinds,
-                    {k: _rows(v, start, stop) for k, v in likelihoods.items()},
-                    queries,
-                    None if tables is None else {k: _rows(v, start, stop) for k, v in tables.items()},
-                    gradients,
-                    stop - start,
-                )
-            )
+        states: dict[str, np.ndarray] = {}
+        soft: dict[str, np.ndarray] = {}
+        log_scale: np.ndarray | float = 0.0
+        for var, lam in likelihoods.items():
+            lam = np.asarray(lam, dtype=float)
+            if lam.ndim == 1:
+                nonzero = np.flatnonzero(lam)
+                if len(nonzero) == 1 and lam[nonzero[0]] > 0:
+                    states[var] = int(nonzero[0])
+                    if lam[nonzero[0]] != 1.0:
+                        log_scale = log_scale + math.log(lam[nonzero[0]])
+                    continue
+            elif lam.ndim == 2 and lam.shape[0]:
+                nonzero = lam != 0
+                if np.all(np.count_nonzero(nonzero, axis=1) == 1) and not np.any(lam < 0):
+                    state = nonzero.argmax(axis=1)
+                    value = lam[np.arange(len(lam)), state]
+                    states[var] = state
+                    if np.any(value != 1.0):
+                        log_scale = log_scale + np.log(value)
+                    continue
+            soft[var] = lam
+        result = self._execute(states, soft, queries, tables, gradients, dedupe=False)
+        if np.any(log_scale != 0.0):
+            result.log_evidence = result.log_evidence + log_scale
+        return result
+
+    def run_states(
+        self,
+        states: Mapping[str, np.ndarray | int],
+        queries: Sequence[str],
+        likelihoods: Mapping[str, np.ndarray] | None = None,
+        tables: Mapping[str, np.ndarray] | None = None,
+        gradients: bool = False,
+        dedupe: bool = False,
+    ) -> EngineResult:
+        """Like :meth:`run`, with hard evidence given as state indices.
+
+        Parameters
+        ----------
+        states : mapping
+            Hard-observed variable -> state index per row ``(B,)`` (or an int
+            shared by every row).
+        queries : sequence of str
+            Variables whose posterior is wanted: not hard-observed ones. A
+            variable with soft evidence may be queried (its posterior includes
+            its likelihood).
+        likelihoods : mapping, optional
+            Soft evidence: variable -> likelihood array ``(B, k)`` or ``(k,)``.
+        tables : mapping, optional
+            Batched tables (see :meth:`run`).
+        gradients : bool
+            Also return ``d log P(e) / d theta`` (see :meth:`run`).
+        dedupe : bool
+            Compute each distinct evidence row once and copy its answer to the
+            rows that repeat it (ignored with ``tables``). The answers are the
+            same; it only saves work when rows repeat, as they do in cohorts
+            with few observed variables.
+
+        Returns
+        -------
+        EngineResult
+        """
+        queries = tuple(dict.fromkeys(queries))
+        likelihoods = dict(likelihoods or {})
+        overlap = set(states) & (set(queries) | set(likelihoods))
+        if overlap:
+            raise ValueError(f"cannot query or give likelihoods for hard-observed variable(s) {sorted(overlap)}")
+        checked = {}
+        for var, s in states.items():
+            s = np.asarray(s, dtype=np.intp)
+            if s.size and (s.min() < 0 or s.max() >= self.network.cards[var]):
+                raise ValueError(f"state index out of range for {var!r} (it has {self.network.cards[var]} states)")
+            checked[var] = s
+        return self._execute(checked, likelihoods, queries, tables, gradients, dedupe)
+
+    def _execute(self, states, soft, queries, tables, gradients, dedupe) -> EngineResult:
+        batch = _batch_size(states, soft, tables)
+        # soft likelihoods are scaled to a largest entry of 1 (every operand then holds values <= 1)
+        log_scale: np.ndarray | float = 0.0
+        scaled = {}
+        for var, lam in soft.items():
+            lam = np.asarray(lam, dtype=float)
+            top = lam.max(axis=-1, keepdims=True)
+            if np.any(top != 1.0):
+                top = np.where(top > 0, top, 1.0)  # an all-zero row stays zero: P(e) = 0
+                log_scale = log_scale + np.log(top[..., 0])
+                lam = lam / top
+            scaled[var] = lam
+        if dedupe and tables is None and batch > 1:
+            result = self._deduped(states, scaled, queries, gradients, batch)
+        else:
+            result = self._chunked(states, scaled, queries, tables, gradients, batch)
+        if np.any(log_scale != 0.0):
+            result.log_evidence = result.log_evidence + log_scale
+        return result
+
+    def _deduped(self, states, soft, queries, gradients, batch) -> EngineResult:
+        keys = [np.broadcast_to(states[v], (batch,))[:, None].astype(float) for v in sorted(states)]
+        keys += [np.broadcast_to(soft[v], (batch, np.shape(soft[v])[-1])) for v in sorted(soft)]
+        if not keys:
+            return self._chunked(states, soft, queries, None, gradients, batch)
+        _, first, inverse = np.unique(np.concatenate(keys, axis=1), axis=0, return_index=True, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        u_states = {v: np.broadcast_to(s, (batch,))[first] for v, s in states.items()}
+        u_soft = {v: np.broadcast_to(lam, (batch, np.shape(lam)[-1]))[first] for v, lam in soft.items()}
+        part = self._chunked(u_states, u_soft, queries, None, gradients, len(first))
         return EngineResult(
-            marginals={q: np.concatenate([p.marginals[q] for p in parts]) for q in queries},
-            log_evidence=np.concatenate([p.log_evidence for p in parts]),
-            gradients={k: np.concatenate([p.gradients[k] for p in parts]) for k in parts[0].gradients},
+            {q: m[inverse] for q, m in part.marginals.items()},
+            part.log_evidence[inverse],
+            {v: g[inverse] for v, g in part.gradients.items()},
         )
 
-    def _run_chunk(self, program, kinds, likelihoods, queries, tables, gradients, batch) -> EngineResult:
-        leaves = []
-        for kind, v in kinds:
-            if kind == "table":
-                leaves.append(self.tables[v] if tables is None else np.asarray(tables[v], dtype=float))
+    def _chunked(self, states, soft, queries, tables, gradients, batch) -> EngineResult:
+        compiled = self._program(
+            tuple(sorted(states)), tuple(sorted(soft)), queries, tables is not None, gradients, batch > 1
+        )
+        chunk = self._chunk(compiled)
+        if batch <= chunk:
+            return self._run_chunk(compiled, states, soft, tables, queries, gradients, batch)
+        parts = []
+        for start in range(0, batch, chunk):
+            rows = slice(start, min(batch, start + chunk))
+            parts.append(self._run_chunk(compiled, *_select(rows, states, soft, tables), queries, gradients, rows.stop - start))
+        return _concatenate(parts, queries)
+
+    def _leaf_values(self, compiled: _Compiled, states, soft, tables, batch) -> tuple[list, list]:
+        """Operand arrays of the program (batch axis first), and the flat observed index of each sliced table."""
+        values: list = []
+        flat_index: list = []
+        for leaf in compiled.leaves:
+            if isinstance(leaf, _SoftLeaf):
+                lam = soft[leaf.var]
+                values.append(np.broadcast_to(lam, (batch, lam.shape[-1])) if lam.ndim == 1 else lam)
+                flat_index.append(None)
+                continue
+            if not leaf.observed:
+                values.append(self.tables[leaf.var][None] if tables is None else np.asarray(tables[leaf.var]))
+                flat_index.append(None)
+                continue
+            index = 0
+            for var, stride in zip(leaf.observed_vars, leaf.strides):
+                index = index + states[var] * stride
+            index = np.asarray(index, dtype=np.intp)
+            flat_index.append(index)
+            if tables is None:
+                sliced = self._flat_table(leaf).take(index.reshape(-1), axis=0)
             else:
-                lam = np.asarray(likelihoods[v], dtype=float)
-                leaves.append(np.broadcast_to(lam, (batch, lam.shape[-1])) if lam.ndim == 1 else lam)
-        values, factors = program.forward(leaves)
-        root = np.asarray(values[program.root], dtype=float)
-        z = np.broadcast_to(root, (batch,)) if root.ndim == 0 else root.reshape(batch)
+                table = np.asarray(tables[leaf.var], dtype=float)
+                moved = np.moveaxis(table, [a + 1 for a in leaf.observed], range(1, len(leaf.observed) + 1))
+                flat = moved.reshape(moved.shape[0], -1, math.prod(leaf.kept))
+                sliced = flat[:, index] if index.ndim == 0 else flat[np.arange(batch), index]
+            sliced = sliced.reshape((-1,) + leaf.kept)
+            if sliced.shape[0] != batch:
+                sliced = np.broadcast_to(sliced, (batch,) + leaf.kept)
+            values.append(sliced)
+        return values, flat_index
+
+    def _run_chunk(self, compiled, states, soft, tables, queries, gradients, batch, rescale=False) -> EngineResult:
+        program = compiled.program
+        leaves, flat_index = self._leaf_values(compiled, states, soft, tables, batch)
+        if program.root < 0:  # nothing to contract: no evidence, no queries
+            return EngineResult({}, np.zeros(batch), {})
+        values, saved, factors = program.forward(leaves, rescale=rescale)
+        z = np.broadcast_to(values[program.root].reshape(-1), (batch,))
         with np.errstate(divide="ignore"):
-            log_z = np.log(z) + program.log_scale(factors)
-        positions = {v: i for i, (kind, v) in enumerate(kinds) if kind == "table"}
+            log_z = np.log(z) + _log_scale(factors)
+        if not rescale and np.any(log_z < program.log_z_floor):
+            return self._rescued(compiled, states, soft, tables, queries, gradients, batch, log_z)
+        positions = compiled.table_pos
         want = set(positions.values()) if gradients else {positions[q] for q in queries}
-        grads = program.backward(values, factors, want)
+        grads = program.backward(values, saved, factors, want) if want else {}
         safe_z = np.where(z > 0, z, 1.0)
         marginals = {}
         for q in queries:
             pos = positions[q]
             prod = grads[pos] * leaves[pos]
-            if not program.has_batch:
-                prod = prod[None]
-            k = program.sizes[q]
-            marginals[q] = prod.reshape(batch, k, -1).sum(axis=2) / safe_z[:, None]
+            joint = prod.reshape((prod.shape[0],) + compiled.query_shape[q]).sum(axis=(1, 3))
+            marginals[q] = joint / safe_z[:, None] if joint.shape[0] == batch else np.repeat(joint / safe_z[:, None], batch, 0)
         out_grads = {}
         if gradients:
             for v, pos in positions.items():
-                g = grads[pos]
-                if not program.has_batch:
-                    g = g[None]
-                shape = (batch,) + self._model.tables[v].shape
+                leaf = compiled.leaves[pos]
+                shape = (batch,) + self.tables[v].shape
+                g = grads[pos] if pos in grads else np.zeros((1,) + leaf.kept)
+                if leaf.observed:
+                    g = _scatter(g, flat_index[pos], leaf, shape, batch)
                 out_grads[v] = np.broadcast_to(g, shape) / safe_z.reshape((-1,) + (1,) * len(shape[1:]))
         return EngineResult(marginals, np.asarray(log_z, dtype=float).reshape(batch), out_grads)
 
+    def _rescued(self, compiled, states, soft, tables, queries, gradients, batch, log_z) -> EngineResult:
+        """Run again, rescaling intermediates, the rows whose P(e) is so small that one might have underflowed."""
+        low = np.flatnonzero(log_z < compiled.program.log_z_floor)
+        if len(low) == batch:
+            return self._run_chunk(compiled, states, soft, tables, queries, gradients, batch, rescale=True)
+        high = np.flatnonzero(log_z >= compiled.program.log_z_floor)
+        parts = [
+            self._run_chunk(compiled, *_select(rows, states, soft, tables), queries, gradients, len(rows), rescale=rows is low)
+            for rows in (high, low)
+        ]
+        return _concatenate(parts, queries, order=np.argsort(np.concatenate([high, low])))
 
-def _batch_size(likelihoods, tables) -> int:
-    sizes = {np.asarray(v).shape[0] for v in likelihoods.values() if np.asarray(v).ndim == 2}
+
+def _scatter(g: np.ndarray, index: np.ndarray, leaf: _TableLeaf, shape: tuple[int, ...], batch: int) -> np.ndarray:
+    """Derivatives of a sliced table put back at the observed entries of the full table (zeros elsewhere)."""
+    table_shape = shape[1:]
+    observed_cards = [table_shape[a] for a in leaf.observed]
+    full = np.zeros((batch, math.prod(observed_cards)) + leaf.kept)
+    full[np.arange(batch), np.broadcast_to(index, (batch,))] = np.broadcast_to(g, (batch,) + leaf.kept)
+    full = full.reshape((batch, *observed_cards) + leaf.kept)
+    return np.moveaxis(full, range(1, len(leaf.observed) + 1), [a + 1 for a in leaf.observed])
+
+
+def _batch_size(states, soft, tables) -> int:
+    sizes = {np.shape(v)[0] for v in states.values() if np.ndim(v) == 1}
+    sizes |= {np.shape(v)[0] for v in soft.values() if np.ndim(v) == 2}
     if tables is not None:
-        sizes |= {np.asarray(next(iter(tables.values()))).shape[0]}
+        sizes |= {np.shape(next(iter(tables.values())))[0]}
     if len(sizes) > 1:
         raise ValueError(f"inconsistent batch sizes {sorted(sizes)}")
     return sizes.pop() if sizes else 1
 
 
-def _rows(arr, start, stop):
+def _rows(arr, rows, batched_ndim):
+    """Some rows of a batched array (an unbatched one is returned as is)."""
     arr = np.asarray(arr)
-    return arr[start:stop] if arr.ndim >= 2 else arr
+    return arr[rows] if arr.ndim >= batched_ndim else arr
+
+
+def _select(rows, states, soft, tables):
+    """Some rows of every input of a run: states, soft likelihoods and tables."""
+    return (
+        {k: _rows(v, rows, 1) for k, v in states.items()},
+        {k: _rows(v, rows, 2) for k, v in soft.items()},
+        None if tables is None else {k: _rows(v, rows, 2) for k, v in tables.items()},
+    )
+
+
+def _concatenate(parts: Sequence[EngineResult], queries, order: np.ndarray | None = None) -> EngineResult:
+    """One result from the results of consecutive row blocks (optionally reordered)."""
+    pick = slice(None) if order is None else order
+    return EngineResult(
+        marginals={q: np.concatenate([p.marginals[q] for p in parts])[pick] for q in queries},
+        log_evidence=np.concatenate([p.log_evidence for p in parts])[pick],
+        gradients={k: np.concatenate([p.gradients[k] for p in parts])[pick] for k in parts[0].gradients},
+    )
