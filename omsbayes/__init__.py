@@ -17,6 +17,7 @@ from .diagnosis import ConsensusCriteria, Diagnosis, MustNotMiss
 from .errors import CaseFileError, EvidenceError, ModelFileError, OmsBayesError, OmsBayesWarning
 from .evaluation import Evaluation, evaluate
 from .evidence import Likelihood
+from .frequencies import NaturalFrequencies, natural_frequencies
 from .information import EvidenceImpact, ValueOfInformation
 from .model import DiagnosticModel, load_model
 from .modelcheck import check_model
@@ -49,6 +50,8 @@ __all__ = [
     "ValueOfInformation",
     "WhatIf",
     "Sweep",
+    "natural_frequencies",
+    "NaturalFrequencies",
     "OmsBayesError",
     "EvidenceError",
     "ModelFileError",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .diagnosis import plot_diagnosis
 from .evaluation import plot_calibration
+from .frequencies import plot_frequency_tree
 from .information import plot_evidence_impact, plot_value_of_information
 from .scenarios import plot_sweep, plot_what_if
 from .sensitivity import plot_tornado
@@ -19,5 +20,6 @@ __all__ = [
     "plot_value_of_information",
     "plot_what_if",
     "plot_sweep",
+    "plot_frequency_tree",
     "COLORS",
 ]
