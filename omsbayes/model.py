@@ -456,6 +456,62 @@ class DiagnosticModel:
 
         return diagnose(self, evidence, age)
 
+    def diagnose_batch(
+        self,
+        frame: pd.DataFrame,
+        progress: bool = False,
+        memory_budget: int | None = None,
+        dedupe: bool = True,
+    ) -> pd.DataFrame:
+        """Posterior probability of every condition for every case of a cohort.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            One row per case. Columns are variables of the model holding a
+            state name, a probability in [0, 1] for a two-state variable (an
+            uncertain observation, as in :meth:`diagnose`) or nothing (NaN,
+            None or "": not observed); an optional ``age`` column holds the
+            age in years. Rows may observe different variables.
+        progress : bool
+            Show a progress bar (tqdm) over the cases.
+        memory_budget : int, optional
+            Bytes the engine's intermediates may hold at once (default 256 MiB);
+            each evidence pattern is run in chunks that fit it.
+        dedupe : bool
+            Compute each distinct evidence row once (default). The answers are
+            the same either way.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed like ``frame``, one column per condition (as
+            :attr:`conditions`): P(present | the row's evidence and age). A
+            condition observed in a row is 1 or 0 there.
+
+        Raises
+        ------
+        EvidenceError
+            Unknown column (with a did-you-mean), illegal state or probability
+            naming the row, invalid age, or rows whose evidence has
+            probability zero.
+
+        See Also
+        --------
+        diagnose : one case, with the consensus criteria and the must-not-miss note.
+
+        Examples
+        --------
+        >>> import pandas as pd, omsbayes
+        >>> model = omsbayes.load_model()
+        >>> cohort = pd.DataFrame({"age": [1.5, 40], "opsoclonus": ["present", None]})
+        >>> model.diagnose_batch(cohort).idxmax(axis=1).tolist()[0]
+        'oms'
+        """
+        from .batch import diagnose_batch
+
+        return diagnose_batch(self, frame, progress=progress, memory_budget=memory_budget, dedupe=dedupe)
+
     # -- analyses (omsbayes.sensitivity, .uncertainty, .information, .scenarios) --
     def sensitivity(self, evidence: Mapping | None = None, age: float | None = None, target: str = "oms") -> Sensitivity:
         """One-way sensitivity of P(target present | evidence) to every parameter, in one pass.

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import CaseFileError
+from ..errors import CaseFileError, EvidenceError
 from ._common import load, parse_evidence, print_json, use_agg_backend
 
 HELP = "rank the differential for one case"
@@ -24,6 +24,13 @@ def register(sub) -> None:
     p.add_argument("--id", metavar="ID", help="the case id in --case FILE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", metavar="PNG", help="also write the prior-vs-posterior plot to this file")
+    p.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="diagnose a cohort instead: one case per row, columns named by variables (empty = not observed), "
+        "an optional 'age' column in years and an optional 'id' column; writes each case's posteriors as CSV",
+    )
+    p.add_argument("--out", metavar="FILE", help="with --csv: write the posteriors to this file (default: stdout)")
     p.set_defaults(func=run)
 
 
@@ -31,6 +38,8 @@ def run(args) -> int:
     from ..cases import load_cases
 
     model = load(args)
+    if args.csv:
+        return run_cohort(model, args)
     evidence = parse_evidence(args.evidence)
     age = args.age
     if args.case:
@@ -53,4 +62,24 @@ def run(args) -> int:
         print_json(dx.to_dict())
     else:
         print(dx.report())
+    return 0
+
+
+def run_cohort(model, args) -> int:
+    """``--csv``: the posteriors of every case of a cohort file, as CSV."""
+    import sys
+
+    import pandas as pd
+
+    if args.evidence or args.age is not None or args.case or args.json or args.plot:
+        raise EvidenceError("--csv diagnoses every row of the file; give evidence and ages in the file, not on the command line.")
+    try:
+        frame = pd.read_csv(args.csv, dtype=object, skipinitialspace=True)
+    except (OSError, ValueError) as exc:
+        raise CaseFileError(f"Cannot read the cohort {args.csv}: {exc}") from None
+    if "id" in frame.columns:
+        frame = frame.set_index("id")
+    posteriors = model.diagnose_batch(frame, progress=sys.stderr.isatty())
+    posteriors.index.name = frame.index.name or "row"
+    posteriors.to_csv(args.out if args.out else sys.stdout)
     return 0

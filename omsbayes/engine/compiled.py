@@ -478,9 +478,14 @@ class CompiledEngine:
         return len(self._programs)
 
     def chunk_size(
-        self, hard: Sequence[str], soft: Sequence[str], queries: Sequence[str], gradients: bool = False
+        self,
+        hard: Sequence[str],
+        soft: Sequence[str],
+        queries: Sequence[str],
+        gradients: bool = False,
+        budget: int | None = None,
     ) -> int:
-        """Rows per chunk for a pattern under the current memory budget (compiling it if needed).
+        """Rows per chunk for a pattern under a memory budget (compiling the pattern if needed).
 
         Parameters
         ----------
@@ -490,12 +495,26 @@ class CompiledEngine:
             Variables whose posterior is wanted.
         gradients : bool
             Whether table derivatives are wanted too.
+        budget : int, optional
+            Bytes the intermediates of one chunk may hold (default
+            :attr:`memory_budget`).
+
+        Returns
+        -------
+        int
+            At least 1 and at most :attr:`chunk_rows`.
         """
         key = (tuple(sorted(hard)), tuple(sorted(soft)), tuple(dict.fromkeys(queries)), False, gradients, True)
-        return self._chunk(self._program(*key))
+        return self._chunk(self._program(*key), budget)
 
-    def _chunk(self, compiled: _Compiled) -> int:
-        return int(max(1, min(self.chunk_rows, self.memory_budget // compiled.per_row_bytes)))
+    def bytes_per_row(self, hard: Sequence[str], soft: Sequence[str], queries: Sequence[str], gradients: bool = False) -> int:
+        """Bytes of intermediates one batch row of a pattern holds during a run (forward and backward)."""
+        key = (tuple(sorted(hard)), tuple(sorted(soft)), tuple(dict.fromkeys(queries)), False, gradients, True)
+        return self._program(*key).per_row_bytes
+
+    def _chunk(self, compiled: _Compiled, budget: int | None = None) -> int:
+        budget = self.memory_budget if budget is None else budget
+        return int(max(1, min(self.chunk_rows, budget // compiled.per_row_bytes)))
 
     # -- compilation --------------------------------------------------------------
     def _program(self, hard, soft, queries, table_batch: bool, all_grads: bool, many: bool) -> _Compiled:

@@ -1,0 +1,306 @@
+"""Diagnose a cohort: one row of condition posteriors per case.
+
+A cohort is a :class:`pandas.DataFrame` with one row per case. Its columns are
+variables of the model, holding a state name (hard evidence), a probability in
+[0, 1] for a two-state variable (an uncertain observation, as in
+:meth:`~omsbayes.DiagnosticModel.diagnose`), or nothing (NaN, None or an empty
+string: not observed); an optional ``age`` column holds the age in years (or
+an age bin's name).
+
+Rows are grouped by evidence pattern (which variables are observed, and how);
+each pattern is compiled once by the engine and run in chunks whose
+intermediates fit a memory budget. Within a pattern each distinct evidence row
+is computed once and its answer copied to the rows that repeat it (exact; switch
+it off with ``dedupe=False``).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from .errors import EvidenceError, did_you_mean
+from .evidence import MAX_AGE_YEARS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .model import DiagnosticModel
+
+__all__ = ["diagnose_batch", "encode_cohort", "CohortEvidence"]
+
+
+class CohortEvidence:
+    """A cohort checked against a model and encoded for the engine.
+
+    Attributes
+    ----------
+    index : pandas.Index
+        The cohort's row labels.
+    hard : dict
+        Variable -> int array ``(n,)``: the observed state's index, -1 where the
+        variable is not observed in one state.
+    soft : dict
+        Two-state variable -> float array ``(n,)``: the probability given for
+        its second state, NaN where none was given.
+    """
+
+    def __init__(self, index: pd.Index, hard: dict[str, np.ndarray], soft: dict[str, np.ndarray]):
+        self.index = index
+        self.hard = hard
+        self.soft = soft
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def patterns(self) -> tuple[np.ndarray, list[tuple[tuple[str, ...], tuple[str, ...]]]]:
+        """The evidence pattern of each row: ``(pattern number per row, [(hard vars, soft vars), ...])``."""
+        hard_names, soft_names = list(self.hard), list(self.soft)
+        columns = [self.hard[v] >= 0 for v in hard_names] + [~np.isnan(self.soft[v]) for v in soft_names]
+        if not columns or len(self) == 0:
+            return np.zeros(len(self), dtype=np.intp), [((), ())]
+        flags = np.column_stack(columns)
+        unique, inverse = np.unique(flags, axis=0, return_inverse=True)
+        described = []
+        for row in unique:
+            hard = tuple(v for v, on in zip(hard_names, row[: len(hard_names)]) if on)
+            soft = tuple(v for v, on in zip(soft_names, row[len(hard_names) :]) if on)
+            described.append((hard, soft))
+        return inverse.reshape(-1), described
+
+
+def _row(index: pd.Index, position: int) -> str:
+    return f"Row {_shown(index[position])} of the cohort"
+
+
+def _shown(value) -> str:
+    """A cell or label as the user wrote it: numbers plainly (not ``np.float64(1.5)``), strings quoted."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float):
+        return f"{value:g}"
+    return repr(value)
+
+
+def _is_missing(value) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, float) and math.isnan(value):
+        return True
+    if isinstance(value, str) and not value.strip():
+        return True
+    return value is pd.NA or value is pd.NaT
+
+
+def encode_cohort(model: DiagnosticModel, frame: pd.DataFrame, what: str = "diagnose_batch") -> CohortEvidence:
+    """Check a cohort's columns, states and ages against the model and encode them.
+
+    Parameters
+    ----------
+    model : DiagnosticModel
+    frame : pandas.DataFrame
+        One row per case (see :func:`diagnose_batch`).
+    what : str
+        The calling function, for messages.
+
+    Returns
+    -------
+    CohortEvidence
+
+    Raises
+    ------
+    EvidenceError
+        For a frame that is not a DataFrame, an unknown or repeated column
+        (with a did-you-mean), an illegal state, a probability outside [0, 1]
+        or on a variable with more than two states, or an invalid age, naming
+        the row.
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise EvidenceError(
+            f"The cohort given to {what} must be a pandas DataFrame with one row per case and one column per "
+            f"variable. Got {type(frame).__name__} instead."
+        )
+    states = model.state_map
+    repeated = frame.columns[frame.columns.duplicated()]
+    if len(repeated):
+        raise EvidenceError(f"The cohort has the column {repeated[0]!r} more than once; give each variable one column.")
+    for column in frame.columns:
+        if not isinstance(column, str) or column not in states:
+            raise EvidenceError(
+                f"Unknown column {column!r} in the cohort: columns must be variables of the model or 'age'."
+                + did_you_mean(str(column), list(states))
+            )
+    index = frame.index
+    hard: dict[str, np.ndarray] = {}
+    soft: dict[str, np.ndarray] = {}
+    for column in frame.columns:
+        if column == "age":
+            hard["age"] = _encode_age(model, frame[column], index)
+        else:
+            codes, probs = _encode_variable(column, states[column], frame[column], index)
+            hard[column] = codes
+            if probs is not None:
+                soft[column] = probs
+    return CohortEvidence(index, hard, soft)
+
+
+def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index: pd.Index):
+    """State indices (-1 = not observed in one state) and, for two-state variables, probabilities (NaN = none)."""
+    n = len(column)
+    codes = np.full(n, -1, dtype=np.intp)
+    probs = np.full(n, np.nan)
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        numbers_ = column.to_numpy(dtype=float)
+        given = np.flatnonzero(~missing)
+        bad = given[~((numbers_[given] >= 0.0) & (numbers_[given] <= 1.0))]
+        if len(given) and (len(legal) != 2 or len(bad)):
+            position = int(bad[0]) if len(bad) else int(given[0])
+            _probability(var, legal, numbers_[position], index, position)  # raises, naming the row
+        probs[given] = numbers_[given]
+    else:
+        found = column.map({s: i for i, s in enumerate(legal)}).to_numpy(dtype=float)
+        hit = ~np.isnan(found)
+        codes[hit] = found[hit].astype(np.intp)
+        values = column.to_numpy(dtype=object)
+        for position in np.flatnonzero(~hit & ~missing):  # numbers, blanks and mistakes only
+            value = values[position]
+            if not _is_missing(value):
+                probs[position] = _probability(var, legal, value, index, position)
+    return codes, (probs if len(legal) == 2 and np.any(~np.isnan(probs)) else None)
+
+
+def _probability(var: str, legal: tuple[str, ...], value, index: pd.Index, position: int) -> float:
+    """The probability a cell gives for a two-state variable; :class:`EvidenceError` for anything else."""
+    where = _row(index, position)
+    if isinstance(value, (bool, np.bool_)):
+        raise EvidenceError(f"{where}: give '{var}' a state name such as '{legal[-1]}' or '{legal[0]}', not {_shown(value)}.")
+    number = None
+    if isinstance(value, numbers.Real):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            raise EvidenceError(
+                f"{where}: variable '{var}' has no state {value!r}; its states are {list(legal)}."
+                + did_you_mean(value, legal)
+            ) from None
+    if number is None:
+        raise EvidenceError(f"{where}: the evidence for '{var}' must be a state name or a probability; got {_shown(value)}.")
+    if len(legal) != 2:
+        raise EvidenceError(
+            f"{where}: a probability for '{var}' needs a two-state variable; give one of its states {list(legal)} "
+            f"instead of {_shown(value)}."
+        )
+    if not (math.isfinite(number) and 0.0 <= number <= 1.0):
+        raise EvidenceError(
+            f"{where}: the probability given for '{var}' must be between 0 and 1 (how sure the observer is that "
+            f"it is '{legal[1]}'). Got {_shown(value)} instead."
+        )
+    return number
+
+
+def _encode_age(model: DiagnosticModel, column: pd.Series, index: pd.Index) -> np.ndarray:
+    """Age bin indices from years (or bin names); -1 where the age is unknown."""
+    bins = model.age_states
+    edges = np.asarray(model.spec.age_bins_years, dtype=float)
+    codes = np.full(len(column), -1, dtype=np.intp)
+    missing = column.isna().to_numpy()
+    if pd.api.types.is_bool_dtype(column.dtype):
+        years = np.full(len(column), np.nan)
+    elif pd.api.types.is_numeric_dtype(column.dtype):
+        years = column.to_numpy(dtype=float)
+    else:
+        named = column.map({b: i for i, b in enumerate(bins)}).to_numpy(dtype=float)
+        codes[~np.isnan(named)] = named[~np.isnan(named)].astype(np.intp)
+        missing = missing | ~np.isnan(named) | column.map(_is_missing).to_numpy(dtype=bool)
+        years = pd.to_numeric(column.where(~missing), errors="coerce").to_numpy(dtype=float)
+    valid = np.isfinite(years) & (years >= 0.0) & (years <= MAX_AGE_YEARS)
+    bad = np.flatnonzero(~missing & ~valid)
+    if len(bad):
+        value = column.iloc[int(bad[0])]
+        raise EvidenceError(
+            f"{_row(index, int(bad[0]))}: the 'age' column must hold a number of years between 0 and "
+            f"{MAX_AGE_YEARS:g} (or an age bin: {', '.join(bins)}). Got {_shown(value)} instead."
+        )
+    codes[valid] = np.searchsorted(edges, years[valid], side="right") - 1
+    return codes
+
+
+def diagnose_batch(
+    model: DiagnosticModel,
+    frame: pd.DataFrame,
+    progress: bool = False,
+    memory_budget: int | None = None,
+    dedupe: bool = True,
+) -> pd.DataFrame:
+    """Posterior probability of every condition for every case of a cohort.
+
+    See :meth:`DiagnosticModel.diagnose_batch`.
+    """
+    cohort = encode_cohort(model, frame)
+    conditions = model.conditions
+    out = np.empty((len(cohort), len(conditions)))
+    impossible = np.zeros(len(cohort), dtype=bool)
+    inverse, patterns = cohort.patterns()
+    from tqdm.auto import tqdm
+
+    with tqdm(total=len(cohort), desc="diagnose_batch", unit="case", disable=not progress, leave=False) as bar:
+        for number, (hard, soft) in enumerate(patterns):
+            rows = np.flatnonzero(inverse == number)
+            if len(rows):
+                _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar)
+    if impossible.any():
+        labels = ", ".join(_shown(cohort.index[i]) for i in np.flatnonzero(impossible)[:3])
+        more = int(impossible.sum()) - min(3, int(impossible.sum()))
+        raise EvidenceError(
+            f"The model gives the evidence of row(s) {labels}" + (f" and {more} more" if more else "")
+            + " of the cohort probability zero; correct or remove the items that cannot hold together "
+            "(model.diagnose on one of them names them)."
+        )
+    result = pd.DataFrame(out, index=frame.index, columns=pd.Index(conditions, name="condition"))
+    from .provenance import provenance_of
+
+    result.attrs["provenance"] = provenance_of(model).to_dict()
+    return result
+
+
+def _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar) -> None:
+    """Posteriors of the rows that share one evidence pattern, written into ``out``."""
+    engine = model.engine
+    conditions = model.conditions
+    queries = [c for c in conditions if c not in hard]
+    states = {v: cohort.hard[v][rows] for v in hard}
+    probs = {v: cohort.soft[v][rows] for v in soft}
+    if dedupe and len(rows) > 1:
+        keys = np.column_stack([states[v] for v in hard] + [probs[v] for v in soft] + [np.zeros(len(rows))])
+        _, first, back = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        back = back.reshape(-1)
+        weight = np.bincount(back)
+    else:
+        first, back, weight = np.arange(len(rows)), np.arange(len(rows)), np.ones(len(rows), dtype=int)
+    n_unique = len(first)
+    answer = np.empty((n_unique, len(conditions)))
+    possible = np.ones(n_unique, dtype=bool)
+    chunk = engine.chunk_size(hard, soft, queries, budget=memory_budget)
+    for start in range(0, n_unique, chunk):
+        pick = first[start : start + chunk]
+        result = engine.run_states(
+            {v: s[pick] for v, s in states.items()},
+            queries,
+            likelihoods={v: np.column_stack([1.0 - p[pick], p[pick]]) for v, p in probs.items()},
+        )
+        block = slice(start, start + len(pick))
+        possible[block] = np.isfinite(result.log_evidence)
+        for j, c in enumerate(conditions):
+            if c in hard:
+                answer[block, j] = (states[c][pick] == len(model.states(c)) - 1).astype(float)
+            else:
+                answer[block, j] = result.marginals[c][:, -1]
+        bar.update(int(weight[start : start + len(pick)].sum()))
+    out[rows] = answer[back]
+    impossible[rows] = ~possible[back]
+
