@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import COLORS, new_axes, percent, style
+from .style import ANNOTATION_SIZE, COLORS, new_axes, percent, set_title, style
 
 __all__ = ["plot_diagnosis"]
 
@@ -44,7 +44,7 @@ def plot_diagnosis(diagnosis, ax=None, top: int | None = None):
                     bar.get_y() + bar.get_height() / 2,
                     percent(float(value)),
                     va="center",
-                    fontsize=9,
+                    fontsize=ANNOTATION_SIZE,
                     color=COLORS["text"],
                 )
         ax.set_yticks(y)
@@ -52,6 +52,6 @@ def plot_diagnosis(diagnosis, ax=None, top: int | None = None):
         ax.set_xlim(0, 1.12)
         ax.set_xlabel("probability of the condition")
         age = diagnosis.evidence.age_bin or "age unknown"
-        ax.set_title(f"Differential diagnosis ({age})")
+        set_title(ax, f"Differential diagnosis ({age})")
         ax.legend(loc="lower right", frameon=False)
     return ax

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .style import COLORS, new_axes, style
+from .style import ANNOTATION_SIZE, COLORS, new_axes, set_title, style
 
 __all__ = ["plot_calibration"]
 
@@ -30,12 +30,12 @@ def plot_calibration(evaluation, ax=None):
         ax.plot(cal["mean_predicted"], cal["observed"], "-", color=COLORS["posterior"], label="model")
         ax.scatter(cal["mean_predicted"], cal["observed"], s=20 + 4 * cal["n"], color=COLORS["posterior"], zorder=3)
         for _, row in cal.iterrows():
-            ax.annotate(f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points", xytext=(6, -10), fontsize=9)
+            ax.annotate(f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points", xytext=(6, -10), fontsize=ANNOTATION_SIZE)
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("mean predicted probability")
         ax.set_ylabel("observed frequency")
         s = evaluation.summary
-        ax.set_title(f"Calibration (Brier {s['brier']:.3f}, {int(s['n'])} cases)")
+        set_title(ax, f"Calibration (Brier {s['brier']:.3f}, {int(s['n'])} cases)")
         ax.legend(loc="upper left", frameon=False)
     return ax

@@ -6,7 +6,7 @@ import textwrap
 
 import numpy as np
 
-from .style import COLORS, new_axes, percent, style
+from .style import ANNOTATION_SIZE, COLORS, FONT_SIZE, new_axes, percent, set_title, style
 
 __all__ = ["plot_frequency_tree"]
 
@@ -62,7 +62,7 @@ def plot_frequency_tree(freq, ax=None, split_by: str | None = None):
         root_y = float(leaf_y.mean())
         root = ax.text(
             _X[0], root_y, f"{freq.population:,}\n{textwrap.fill(freq.who, 22)}", ha="center", va="center",
-            bbox=box, fontsize=11,
+            bbox=box, fontsize=FONT_SIZE,
         )
         for i, outer in enumerate(outer_states):
             ys = leaf_y[i * len(inner_states) : (i + 1) * len(inner_states)]
@@ -79,7 +79,7 @@ def plot_frequency_tree(freq, ax=None, split_by: str | None = None):
         ax.set_xlim(-1.1, 7.2)
         ax.set_ylim(leaf_y.min() - 0.7, leaf_y.max() + 0.7)
         ax.set_axis_off()
-        ax.set_title(f"Split by {outer_label} first")
+        set_title(ax, f"Split by {outer_label} first")
     return ax
 
 
@@ -91,7 +91,7 @@ def _node(ax, parent, xy, text, bbox, ha, color=None):
     """A node: text in a box, joined to its parent's box by a line clipped at both boxes."""
     edge = bbox["edgecolor"]
     return ax.annotate(
-        text, xy=parent.get_position(), xytext=xy, ha=ha, va="center", fontsize=10, bbox=bbox,
+        text, xy=parent.get_position(), xytext=xy, ha=ha, va="center", fontsize=ANNOTATION_SIZE, bbox=bbox,
         color=color or COLORS["text"],
         arrowprops={"arrowstyle": "-", "color": edge, "lw": 1.5, "patchB": parent.get_bbox_patch(), "shrinkA": 0, "shrinkB": 0,
                     "relpos": (0.0, 0.5)},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import COLORS, new_axes, style
+from .style import ANNOTATION_SIZE, COLORS, new_axes, set_title, style
 
 __all__ = ["plot_evidence_impact", "plot_value_of_information"]
 
@@ -47,13 +47,13 @@ def plot_evidence_impact(impact, ax=None):
         bars = ax.barh(y, delta, left=summary["p_top_without"], height=0.6, color=colors)
         for bar, lr in zip(bars, summary["lr"]):
             x = max(bar.get_x(), bar.get_x() + bar.get_width())
-            ax.text(x, bar.get_y() + bar.get_height() / 2, f"  LR {lr:.3g}", va="center", fontsize=9, color=COLORS["text"])
+            ax.text(x, bar.get_y() + bar.get_height() / 2, f"  LR {lr:.3g}", va="center", fontsize=ANNOTATION_SIZE, color=COLORS["text"])
         ax.axvline(summary["p_top_with"].iloc[0] if len(summary) else 0, color=COLORS["text"], lw=1)
         ax.set_yticks(y)
         ax.set_yticklabels([f"{lab} = {obs}" for lab, obs in zip(summary["item_label"], summary["observed"])])
         ax.set_xlim(0, 1.15)
         ax.set_xlabel(f"P({impact.top_label} | evidence): without the item -> with it")
-        ax.set_title(f"Evidence impact ({impact.top_label} vs {impact.runner_up_label})")
+        set_title(ax, f"Evidence impact ({impact.top_label} vs {impact.runner_up_label})")
     return ax
 
 
@@ -93,10 +93,14 @@ def plot_value_of_information(voi, ax=None, top: int = 12, measure: str = "expec
         colors = [COLORS["accent"] if role == "test" else COLORS["posterior"] for role in table["role"]]
         bars = ax.barh(y, table[measure], height=0.6, color=colors)
         for bar, value in zip(bars, table[measure]):
-            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:.3g}", va="center", fontsize=9)
+            ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {value:.3g}", va="center", fontsize=ANNOTATION_SIZE, color=COLORS["text"])
         ax.set_yticks(y)
         ax.set_yticklabels(table["label"])
         ax.set_xlabel(_MEASURES[measure])
-        ax.set_title(f"Which finding or test next? (top now: {voi.top})")
+        from matplotlib.patches import Patch
+
+        kinds = [Patch(color=COLORS["posterior"], label="finding"), Patch(color=COLORS["accent"], label="test")]
+        ax.legend(handles=kinds, loc="lower right", frameon=False)
+        set_title(ax, "Which finding or test next?")
         ax.margins(x=0.15)
     return ax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import CYCLE, new_axes, style
+from .style import CYCLE, new_axes, set_title, style
 
 __all__ = ["plot_what_if", "plot_sweep"]
 
@@ -44,12 +44,12 @@ def plot_what_if(result, ax=None, top: int = 6):
         ax.set_yticklabels([labels[c] for c in shown])
         ax.set_xlim(0, 1.02)
         ax.set_xlabel("posterior probability of the condition")
-        ax.set_title("What-if scenarios")
-        ax.legend(loc="lower right", frameon=False, fontsize=9)
+        set_title(ax, "What-if scenarios")
+        ax.legend(loc="lower right", frameon=False)
     return ax
 
 
-def plot_sweep(sweep, ax=None, top: int = 6, conditions=None):
+def plot_sweep(sweep, ax=None, top: int = 6, conditions=None, xlabel: str | None = None):
     """One line per condition: its posterior along an age, parameter or evidence sweep.
 
     Parameters
@@ -62,6 +62,11 @@ def plot_sweep(sweep, ax=None, top: int = 6, conditions=None):
         highest posterior anywhere along the sweep.
     conditions : list of str, optional
         The conditions to show.
+    xlabel : str, optional
+        The axis label of the swept quantity (default ``sweep.xlabel``). A
+        parameter sweep names the parameter by its identifier; pass its
+        description (``model.parameters.loc[name, "means"]``) for slides. The
+        title of a parameter sweep follows it.
 
     Returns
     -------
@@ -78,7 +83,7 @@ def plot_sweep(sweep, ax=None, top: int = 6, conditions=None):
     categorical = sweep.x in ("age_bin", "point")
     x = np.arange(len(points)) if categorical else points[sweep.x].to_numpy(dtype=float)
     with style():
-        ax = new_axes(ax, figsize=(9, 5))
+        ax = new_axes(ax, figsize=(11, 6.5 if sweep.kind == "trajectory" else 5))
         for i, cond in enumerate(conditions):
             part = table[table["condition"] == cond].sort_values("point")
             ax.plot(x, part["posterior"].to_numpy(), "-o", ms=3, color=CYCLE[i % len(CYCLE)], label=part["label"].iloc[0])
@@ -94,8 +99,9 @@ def plot_sweep(sweep, ax=None, top: int = 6, conditions=None):
         if sweep.log_x:
             ax.set_xscale("log")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel(sweep.xlabel)
+        ax.set_xlabel(sweep.xlabel if xlabel is None else xlabel)
         ax.set_ylabel("posterior probability")
-        ax.set_title(sweep.title)
-        ax.legend(loc="best", frameon=False, fontsize=9)
+        parameter_named = xlabel is not None and sweep.kind == "parameter"
+        set_title(ax, f"Posterior against {xlabel}" if parameter_named else sweep.title)
+        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)  # beside the lines, never on them
     return ax

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import COLORS, new_axes, style
+from .style import ANNOTATION_SIZE, COLORS, new_axes, set_title, style
 
 __all__ = ["plot_tornado"]
 
@@ -57,15 +57,15 @@ def plot_tornado(sensitivity, ax=None, top: int = 15):
                     f" {value:.3g} ",
                     va="center",
                     ha="left" if right else "right",
-                    fontsize=8,
+                    fontsize=ANNOTATION_SIZE,
                     color=COLORS["text"],
                 )
         ax.axvline(p0, color=COLORS["text"], lw=1)
         ax.set_yticks(y)
         ax.set_yticklabels(_labels(table))
         ax.set_xlabel(f"P({sensitivity.target_label} | evidence)")
-        ax.set_title(f"Sensitivity of P({sensitivity.target_label}) = {p0:.3g} over each parameter's 95% range")
-        ax.legend(loc="best", frameon=False, fontsize=9)
+        set_title(ax, f"Sensitivity of P({sensitivity.target_label}) = {p0:.3g} over each parameter's 95% range")
+        ax.legend(loc="lower right", frameon=False)  # the largest swings are at the top
         ax.margins(x=0.15)
     return ax
 

@@ -8,7 +8,20 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-__all__ = ["COLORS", "FONT_SIZE", "LABEL_SIZE", "TITLE_SIZE", "style", "new_axes", "require_matplotlib", "percent"]
+__all__ = [
+    "COLORS",
+    "FONT_SIZE",
+    "LABEL_SIZE",
+    "TITLE_SIZE",
+    "ANNOTATION_SIZE",
+    "MIN_FONT_SIZE",
+    "style",
+    "new_axes",
+    "require_matplotlib",
+    "percent",
+    "set_title",
+    "TITLE_WIDTH",
+]
 
 #: Okabe-Ito colour-blind-safe palette, named by role.
 COLORS = {
@@ -28,6 +41,12 @@ CYCLE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E
 FONT_SIZE = 11
 LABEL_SIZE = 12
 TITLE_SIZE = 13
+#: Values written on bars and points, legends of many entries.
+ANNOTATION_SIZE = 10
+#: Titles longer than this many characters are wrapped, so that they fit above a narrow plot.
+TITLE_WIDTH = 60
+#: No text of a plot is smaller than this (points), so that it stays readable on a slide.
+MIN_FONT_SIZE = 10
 
 _RC = {
     "font.size": FONT_SIZE,
@@ -35,7 +54,11 @@ _RC = {
     "axes.labelsize": LABEL_SIZE,
     "xtick.labelsize": FONT_SIZE,
     "ytick.labelsize": FONT_SIZE,
-    "legend.fontsize": FONT_SIZE,
+    "legend.fontsize": ANNOTATION_SIZE,
+    "text.color": COLORS["text"],
+    "axes.labelcolor": COLORS["text"],
+    "xtick.color": COLORS["text"],
+    "ytick.color": COLORS["text"],
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.edgecolor": "#444444",
@@ -69,11 +92,16 @@ def style():
 
 
 def new_axes(ax=None, figsize=(8, 5)):
-    """Return ``ax``, or a new Axes of ``figsize`` (inches) when it is None."""
+    """Return ``ax``, or a new Axes of ``figsize`` (inches) when it is None.
+
+    A new figure uses matplotlib's constrained layout, so that long tick
+    labels (condition names, parameter descriptions) are never cut off, also
+    when the figure is saved without ``bbox_inches="tight"``.
+    """
     plt = require_matplotlib()
     if ax is not None:
         return ax
-    _, ax = plt.subplots(figsize=figsize)
+    _, ax = plt.subplots(figsize=figsize, layout="constrained")
     return ax
 
 
@@ -84,3 +112,10 @@ def percent(p: float) -> str:
     if p < 0.1:
         return f"{100 * p:.1f}%"
     return f"{100 * p:.0f}%"
+
+
+def set_title(ax, text: str) -> None:
+    """Set the Axes title, wrapped at :data:`TITLE_WIDTH` characters (long labels make plots narrow)."""
+    import textwrap
+
+    ax.set_title("\n".join(textwrap.wrap(text, TITLE_WIDTH)) or text)

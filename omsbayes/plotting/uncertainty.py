@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .style import COLORS, new_axes, style
+from .style import COLORS, new_axes, set_title, style
 
 __all__ = ["plot_uncertainty"]
 
@@ -45,8 +45,8 @@ def plot_uncertainty(result, ax=None, top: int | None = None, xscale: str = "lin
         if xscale == "linear":
             ax.set_xlim(0, 1.02)
         ax.set_xlabel("posterior probability of the condition")
-        ax.set_title(
-            f"Posterior uncertainty ({result.draws} draws); top differs in {100 * result.p_top_differs:.1f}%"
+        set_title(
+            ax, f"Posterior uncertainty ({result.draws} draws); top differs in {100 * result.p_top_differs:.1f}%"
         )
-        ax.legend(loc="lower right", frameon=False, fontsize=9)
+        ax.legend(loc="lower right", frameon=False)
     return ax
