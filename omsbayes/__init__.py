@@ -17,6 +17,7 @@ from .diagnosis import ConsensusCriteria, Diagnosis, MustNotMiss
 from .errors import CaseFileError, EvidenceError, ModelFileError, OmsBayesError, OmsBayesWarning
 from .evaluation import Evaluation, evaluate
 from .evidence import Likelihood
+from .explorer import Explorer, ExplorerState
 from .frequencies import NaturalFrequencies, natural_frequencies
 from .information import EvidenceImpact, ValueOfInformation
 from .model import DiagnosticModel, load_model
@@ -52,6 +53,8 @@ __all__ = [
     "Sweep",
     "natural_frequencies",
     "NaturalFrequencies",
+    "Explorer",
+    "ExplorerState",
     "OmsBayesError",
     "EvidenceError",
     "ModelFileError",
