@@ -61,14 +61,52 @@ class CohortEvidence:
         columns = [self.hard[v] >= 0 for v in hard_names] + [~np.isnan(self.soft[v]) for v in soft_names]
         if not columns or len(self) == 0:
             return np.zeros(len(self), dtype=np.intp), [((), ())]
-        flags = np.column_stack(columns)
-        unique, inverse = np.unique(flags, axis=0, return_inverse=True)
+        first, inverse = distinct_rows([(c.astype(np.uint64), 2) for c in columns])
         described = []
-        for row in unique:
-            hard = tuple(v for v, on in zip(hard_names, row[: len(hard_names)]) if on)
-            soft = tuple(v for v, on in zip(soft_names, row[len(hard_names) :]) if on)
+        for row in first:
+            hard = tuple(v for v, c in zip(hard_names, columns) if c[row])
+            soft = tuple(v for v, c in zip(soft_names, columns[len(hard_names) :]) if c[row])
             described.append((hard, soft))
-        return inverse.reshape(-1), described
+        return inverse, described
+
+
+def distinct_rows(columns: list[tuple[np.ndarray, int | None]]) -> tuple[np.ndarray, np.ndarray]:
+    """Group equal rows of a table given by columns.
+
+    Parameters
+    ----------
+    columns : list of (array, radix)
+        Integer columns with values in ``[0, radix)``, packed several to a
+        64-bit word, or float columns (radix None), compared bit for bit.
+
+    Returns
+    -------
+    first : numpy.ndarray
+        One row number per distinct row.
+    inverse : numpy.ndarray
+        The distinct row (index into ``first``) of every row.
+    """
+    n = len(columns[0][0])
+    words, word, span = [], np.zeros(n, dtype=np.uint64), 1
+    for values, radix in columns:
+        if radix is None:
+            words.append(np.ascontiguousarray(values, dtype=np.float64).view(np.uint64))
+            continue
+        if span * radix >= 2**63:
+            words.append(word)
+            word, span = np.zeros(n, dtype=np.uint64), 1
+        word = word * np.uint64(radix) + values.astype(np.uint64)
+        span *= radix
+    words.append(word)
+    order = np.lexsort(words[::-1])
+    change = np.zeros(n, dtype=bool)
+    change[:1] = True
+    for w in words:
+        ranked = w[order]
+        change[1:] |= ranked[1:] != ranked[:-1]
+    inverse = np.empty(n, dtype=np.intp)
+    inverse[order] = np.cumsum(change) - 1
+    return order[change], inverse
 
 
 def _row(index: pd.Index, position: int) -> str:
@@ -151,8 +189,8 @@ def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index:
     n = len(column)
     codes = np.full(n, -1, dtype=np.intp)
     probs = np.full(n, np.nan)
-    missing = column.isna().to_numpy()
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        missing = column.isna().to_numpy()
         numbers_ = column.to_numpy(dtype=float)
         given = np.flatnonzero(~missing)
         bad = given[~((numbers_[given] >= 0.0) & (numbers_[given] <= 1.0))]
@@ -161,14 +199,18 @@ def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index:
             _probability(var, legal, numbers_[position], index, position)  # raises, naming the row
         probs[given] = numbers_[given]
     else:
-        found = column.map({s: i for i, s in enumerate(legal)}).to_numpy(dtype=float)
-        hit = ~np.isnan(found)
-        codes[hit] = found[hit].astype(np.intp)
-        values = column.to_numpy(dtype=object)
-        for position in np.flatnonzero(~hit & ~missing):  # numbers, blanks and mistakes only
-            value = values[position]
-            if not _is_missing(value):
-                probs[position] = _probability(var, legal, value, index, position)
+        # each distinct cell value is checked once; rows then take their value's meaning
+        which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        state_of = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry serves missing cells (-1)
+        prob_of = np.full(len(uniques) + 1, np.nan)
+        lookup = {s: i for i, s in enumerate(legal)}
+        for u, value in enumerate(uniques):
+            if isinstance(value, str) and value in lookup:
+                state_of[u] = lookup[value]
+            elif not _is_missing(value):
+                prob_of[u] = _probability(var, legal, value, index, int(np.argmax(which == u)))
+        codes = state_of[which]
+        probs = prob_of[which]
     return codes, (probs if len(legal) == 2 and np.any(~np.isnan(probs)) else None)
 
 
@@ -208,25 +250,27 @@ def _encode_age(model: DiagnosticModel, column: pd.Series, index: pd.Index) -> n
     bins = model.age_states
     edges = np.asarray(model.spec.age_bins_years, dtype=float)
     codes = np.full(len(column), -1, dtype=np.intp)
-    missing = column.isna().to_numpy()
-    if pd.api.types.is_bool_dtype(column.dtype):
-        years = np.full(len(column), np.nan)
-    elif pd.api.types.is_numeric_dtype(column.dtype):
-        years = column.to_numpy(dtype=float)
+    if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
+        years = np.array(column, dtype=float)
+        unread = np.zeros(len(column), dtype=bool)
     else:
-        named = column.map({b: i for i, b in enumerate(bins)}).to_numpy(dtype=float)
-        codes[~np.isnan(named)] = named[~np.isnan(named)].astype(np.intp)
-        missing = missing | ~np.isnan(named) | column.map(_is_missing).to_numpy(dtype=bool)
-        years = pd.to_numeric(column.where(~missing), errors="coerce").to_numpy(dtype=float)
-    valid = np.isfinite(years) & (years >= 0.0) & (years <= MAX_AGE_YEARS)
-    bad = np.flatnonzero(~missing & ~valid)
+        years = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)
+        unread = np.isnan(years) & ~column.isna().to_numpy()  # bin names, blanks and mistakes
+    values = column.to_numpy(dtype=object)
+    for position in np.flatnonzero(unread):
+        value = values[position]
+        if isinstance(value, str) and value in bins:
+            codes[position] = bins.index(value)
+        elif not _is_missing(value):
+            years[position] = np.inf  # reported below
+    given = ~np.isnan(years)
+    bad = np.flatnonzero(given & ~((years >= 0.0) & (years <= MAX_AGE_YEARS)))
     if len(bad):
-        value = column.iloc[int(bad[0])]
         raise EvidenceError(
             f"{_row(index, int(bad[0]))}: the 'age' column must hold a number of years between 0 and "
-            f"{MAX_AGE_YEARS:g} (or an age bin: {', '.join(bins)}). Got {_shown(value)} instead."
+            f"{MAX_AGE_YEARS:g} (or an age bin: {', '.join(bins)}). Got {_shown(values[int(bad[0])])} instead."
         )
-    codes[valid] = np.searchsorted(edges, years[valid], side="right") - 1
+    codes[given] = np.searchsorted(edges, years[given], side="right") - 1
     return codes
 
 
@@ -248,9 +292,11 @@ def diagnose_batch(
     inverse, patterns = cohort.patterns()
     from tqdm.auto import tqdm
 
+    order = np.argsort(inverse, kind="stable")
+    ends = np.cumsum(np.bincount(inverse, minlength=len(patterns)))
     with tqdm(total=len(cohort), desc="diagnose_batch", unit="case", disable=not progress, leave=False) as bar:
         for number, (hard, soft) in enumerate(patterns):
-            rows = np.flatnonzero(inverse == number)
+            rows = order[ends[number] - (ends[number] - (ends[number - 1] if number else 0)) : ends[number]]
             if len(rows):
                 _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar)
     if impossible.any():
@@ -275,10 +321,9 @@ def _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget
     queries = [c for c in conditions if c not in hard]
     states = {v: cohort.hard[v][rows] for v in hard}
     probs = {v: cohort.soft[v][rows] for v in soft}
-    if dedupe and len(rows) > 1:
-        keys = np.column_stack([states[v] for v in hard] + [probs[v] for v in soft] + [np.zeros(len(rows))])
-        _, first, back = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        back = back.reshape(-1)
+    if dedupe and len(rows) > 1 and (hard or soft):
+        keys = [(states[v], len(model.states(v))) for v in hard] + [(probs[v], None) for v in soft]
+        first, back = distinct_rows(keys)
         weight = np.bincount(back)
     else:
         first, back, weight = np.arange(len(rows)), np.arange(len(rows)), np.ones(len(rows), dtype=int)

@@ -99,8 +99,9 @@ def test_tiny_memory_budget_and_no_dedupe_give_the_same_answers(model):
     reference = model.diagnose_batch(frame)
     chunked = model.diagnose_batch(frame, memory_budget=1)  # one row per chunk
     plain = model.diagnose_batch(frame, dedupe=False)
-    np.testing.assert_allclose(chunked.to_numpy(), reference.to_numpy(), rtol=0, atol=1e-15)
-    np.testing.assert_allclose(plain.to_numpy(), reference.to_numpy(), rtol=0, atol=1e-15)
+    # equal up to the last bits BLAS may round differently in blocks of other sizes
+    np.testing.assert_allclose(chunked.to_numpy(), reference.to_numpy(), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(plain.to_numpy(), reference.to_numpy(), rtol=0, atol=1e-14)
 
 
 def test_chunks_respect_the_memory_budget(model):

@@ -25,13 +25,22 @@ from omsbayes.tables import build_tables
 from omsbayes.uncertainty_draws import draw_parameters
 
 TOL = 1e-12
-FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 @pytest.fixture(scope="module")
-def models(model, tiny):
-    """Each model with its pgmpy network (built once)."""
-    return {"tiny": (tiny, tiny.to_pgmpy()), "default": (model, model.to_pgmpy())}
+def networks(model, tiny):
+    """Each model's pgmpy network (built once)."""
+    return {"tiny": tiny.to_pgmpy(), "default": model.to_pgmpy()}
+
+
+@pytest.fixture(params=["joint", "contraction"])
+def models(request, model, tiny, networks, monkeypatch):
+    """Each model with its pgmpy network, the engine enumerating small joints or always contracting."""
+    if request.param == "contraction":
+        for m in (model, tiny):
+            monkeypatch.setattr(m.engine, "joint_limit", 0)
+    return {"tiny": (tiny, networks["tiny"]), "default": (model, networks["default"])}
 
 
 @st.composite
@@ -43,7 +52,8 @@ def evidence_cases(draw, model, soft_allowed=True, max_observed=12):
     for var in chosen:
         states = model.states(var)
         if soft_allowed and draw(st.booleans()) and draw(st.booleans()):
-            weights = draw(st.lists(st.floats(0.01, 20.0), min_size=len(states), max_size=len(states)))
+            weight = st.one_of(st.just(0.0), st.floats(0.01, 20.0))
+            weights = draw(st.lists(weight, min_size=len(states), max_size=len(states)).filter(any))
             evidence[var] = dict(zip(states, weights))
         else:
             evidence[var] = draw(st.sampled_from(states))
@@ -118,7 +128,7 @@ def _joint_table(model) -> np.ndarray:
     return np.einsum(",".join(subscripts) + "->" + "".join(letters[v] for v in model.variables), *operands)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_default_model_log_evidence_by_chain_rule(models, data):
     """log P(e1..en) = sum_i log P(e_i | e_1..e_{i-1}), each factor from a pgmpy posterior."""
@@ -233,7 +243,7 @@ def _finite_difference_check(model, likelihoods, entries, step=1e-4):
         assert analytic == pytest.approx(numeric, rel=1e-7, abs=1e-9 * p_e), (var, flat)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_gradients_match_finite_differences_on_every_tiny_table_entry(models, data):
     model, _ = models["tiny"]
@@ -287,3 +297,49 @@ def test_batched_tables_equal_one_model_per_draw(models):
     expected = pgmpy_query(drawn, queries, ev.hard)
     for q in queries:
         np.testing.assert_allclose(batched.marginals[q][0], expected[q], rtol=0, atol=TOL)
+
+
+# ---------------------------------------------------------------------------
+# tables with zeros: impossible evidence and the enumeration's log(0)
+# ---------------------------------------------------------------------------
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_tables_with_zeros_match_brute_force(tiny, data):
+    """Structural zeros: posteriors, log P(e) and P(e) = 0 agree with enumeration on both engine paths."""
+    zeroed = tiny.with_parameters({"aca.opsoclonus": 0.0, "opsoclonus.leak": 0.0, "oms.ataxia": 1.0})
+    assert (zeroed.tables["opsoclonus"] == 0).any() and (zeroed.tables["ataxia"] == 0).any()
+    evidence, age = data.draw(evidence_cases(zeroed))
+    ev = zeroed.normalize(evidence, age)
+    likelihoods = ev.likelihoods(zeroed.state_map)
+    queries = _queries_for(zeroed, ev, zeroed.variables)
+    weighted = _joint_table(zeroed)
+    for var, lam in likelihoods.items():
+        shape = [1] * weighted.ndim
+        shape[zeroed.variables.index(var)] = len(lam)
+        weighted = weighted * np.asarray(lam).reshape(shape)
+    p_e = weighted.sum()
+    for limit in (8192, 0):
+        zeroed.engine.joint_limit = limit
+        result = zeroed.engine.run(likelihoods, queries)
+        if p_e == 0:
+            assert result.log_evidence[0] == -np.inf
+            for q in queries:
+                np.testing.assert_array_equal(result.marginals[q][0], 0.0)
+            continue
+        assert math.isclose(result.log_evidence[0], math.log(p_e), rel_tol=0, abs_tol=1e-12)
+        for q in queries:
+            axis = zeroed.variables.index(q)
+            expected = weighted.sum(axis=tuple(a for a in range(weighted.ndim) if a != axis)) / p_e
+            np.testing.assert_allclose(result.marginals[q][0], expected, rtol=0, atol=TOL, err_msg=q)
+
+
+def test_the_default_model_enumerates_its_patterns(model):
+    """Diagnosis patterns of the default model leave few enough unobserved variables to enumerate."""
+    from omsbayes.engine.joint import build_joint
+
+    hard = ("age", "ataxia", "opsoclonus")
+    program = build_joint(model.engine.network, model.tables, hard, (), tuple(model.conditions), 8192)
+    assert program is not None and program.size == 2 ** len(model.conditions)
+    assert "recent_infection" not in program.unobserved  # summed out at compile time
+    assert model.engine.bytes_per_row(hard, (), model.conditions) == program.per_row_bytes
+    assert build_joint(model.engine.network, model.tables, hard, (), tuple(model.conditions), 1024) is None

@@ -40,20 +40,31 @@ J ACM 2003;50(3):280-305.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 import opt_einsum
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS"]
+from .joint import JointProgram, build_joint
+
+__all__ = ["CompiledEngine", "EngineResult", "Network", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS", "JOINT_LIMIT"]
 
 #: Default bound (bytes) on the intermediates one chunk of a batch may hold.
 MEMORY_BUDGET_BYTES = 256 * 2**20
 #: Rows per chunk at most, whatever the budget: chunks of this size keep the
 #: intermediates in cache and are faster than one huge batch.
 CHUNK_ROWS = 512
+#: Largest joint (configurations of the variables left unobserved) enumerated instead of contracted.
+JOINT_LIMIT = 8192
+#: Batches smaller than this run without touching the BLAS thread setting (their products are single-threaded anyway).
+_THREADED_ROWS = 16
+#: A batch is shared among worker threads only if each gets at least this many rows.
+_ROWS_PER_THREAD = 64
 #: Batch size assumed when choosing a contraction order for large batches.
 _BATCH_HINT = 512
 #: A rescaled intermediate's rows are divided by their maximum when it falls below this.
@@ -459,15 +470,31 @@ class CompiledEngine:
         batches are run chunk by chunk (default :data:`MEMORY_BUDGET_BYTES`).
     chunk_rows : int
         Rows per chunk at most (default :data:`CHUNK_ROWS`).
+    joint_limit : int
+        Posteriors without derivatives, on the model's own tables, enumerate
+        the joint of the variables a pattern leaves unobserved when it has at
+        most this many configurations (:mod:`omsbayes.engine.joint`); 0
+        always contracts. Default :data:`JOINT_LIMIT`.
+    blas_threads : int or None
+        Threads the BLAS library may use during a run (default 1: the
+        engine's matrix products are small, and more threads cost more in
+        start-up and contention than they save); None leaves BLAS alone.
+    threads : int
+        Worker threads that run the chunks of a large batch side by side
+        (default: the number of CPUs, at most 4); 1 runs them one by one.
     """
 
     def __init__(self, model):
         self.network = Network.of(model)
         self._model = model
         self._programs: dict[tuple, _Compiled] = {}
+        self._joints: dict[tuple, JointProgram | None] = {}
         self._flat: dict[tuple, np.ndarray] = {}
         self.memory_budget = MEMORY_BUDGET_BYTES
         self.chunk_rows = CHUNK_ROWS
+        self.joint_limit = JOINT_LIMIT
+        self.blas_threads: int | None = 1
+        self.threads = max(1, min(4, os.cpu_count() or 1))
 
     @property
     def tables(self) -> dict[str, np.ndarray]:
@@ -475,7 +502,13 @@ class CompiledEngine:
 
     def cache_size(self) -> int:
         """Number of compiled programs held."""
-        return len(self._programs)
+        return len(self._programs) + sum(j is not None for j in self._joints.values())
+
+    def clear_cache(self) -> None:
+        """Forget every compiled program (the next run of each pattern compiles it again)."""
+        self._programs.clear()
+        self._joints.clear()
+        self._flat.clear()
 
     def chunk_size(
         self,
@@ -504,17 +537,19 @@ class CompiledEngine:
         int
             At least 1 and at most :attr:`chunk_rows`.
         """
-        key = (tuple(sorted(hard)), tuple(sorted(soft)), tuple(dict.fromkeys(queries)), False, gradients, True)
-        return self._chunk(self._program(*key), budget)
+        return self._chunk(self.bytes_per_row(hard, soft, queries, gradients), budget)
 
     def bytes_per_row(self, hard: Sequence[str], soft: Sequence[str], queries: Sequence[str], gradients: bool = False) -> int:
-        """Bytes of intermediates one batch row of a pattern holds during a run (forward and backward)."""
-        key = (tuple(sorted(hard)), tuple(sorted(soft)), tuple(dict.fromkeys(queries)), False, gradients, True)
-        return self._program(*key).per_row_bytes
+        """Bytes of intermediates one batch row of a pattern holds during a run (compiling the pattern if needed)."""
+        hard, soft, queries = tuple(sorted(hard)), tuple(sorted(soft)), tuple(dict.fromkeys(queries))
+        joint = None if gradients else self._joint(hard, soft, queries)
+        if joint is not None:
+            return joint.per_row_bytes
+        return self._program(hard, soft, queries, False, gradients, True).per_row_bytes
 
-    def _chunk(self, compiled: _Compiled, budget: int | None = None) -> int:
+    def _chunk(self, per_row_bytes: int, budget: int | None = None) -> int:
         budget = self.memory_budget if budget is None else budget
-        return int(max(1, min(self.chunk_rows, budget // compiled.per_row_bytes)))
+        return int(max(1, min(self.chunk_rows, budget // per_row_bytes)))
 
     # -- compilation --------------------------------------------------------------
     def _program(self, hard, soft, queries, table_batch: bool, all_grads: bool, many: bool) -> _Compiled:
@@ -555,6 +590,15 @@ class CompiledEngine:
         compiled = _Compiled(program, leaves, table_pos, program.per_row_bytes(True), query_shape)
         self._programs[key] = compiled
         return compiled
+
+    def _joint(self, hard, soft, queries) -> JointProgram | None:
+        """The enumeration program of a pattern, if its joint is small enough (cached)."""
+        if self.joint_limit <= 0:
+            return None
+        key = (hard, soft, queries, self.joint_limit)
+        if key not in self._joints:
+            self._joints[key] = build_joint(self.network, self.tables, hard, soft, queries, self.joint_limit)
+        return self._joints[key]
 
     def _flat_table(self, leaf: _TableLeaf) -> np.ndarray:
         """The model's table as a matrix: one row per observed configuration, the kept axes flattened."""
@@ -682,6 +726,12 @@ class CompiledEngine:
         return self._execute(checked, likelihoods, queries, tables, gradients, dedupe)
 
     def _execute(self, states, soft, queries, tables, gradients, dedupe) -> EngineResult:
+        if _batch_size(states, soft, tables) < _THREADED_ROWS:  # products too small for BLAS to use threads
+            return self._execute_here(states, soft, queries, tables, gradients, dedupe)
+        with _blas_threads(self.blas_threads):
+            return self._execute_here(states, soft, queries, tables, gradients, dedupe)
+
+    def _execute_here(self, states, soft, queries, tables, gradients, dedupe) -> EngineResult:
         batch = _batch_size(states, soft, tables)
         # soft likelihoods are scaled to a largest entry of 1 (every operand then holds values <= 1)
         log_scale: np.ndarray | float = 0.0
@@ -719,10 +769,26 @@ class CompiledEngine:
         )
 
     def _chunked(self, states, soft, queries, tables, gradients, batch) -> EngineResult:
-        compiled = self._program(
-            tuple(sorted(states)), tuple(sorted(soft)), queries, tables is not None, gradients, batch > 1
-        )
-        chunk = self._chunk(compiled)
+        hard_names, soft_names = tuple(sorted(states)), tuple(sorted(soft))
+        joint = None if tables is not None or gradients else self._joint(hard_names, soft_names, queries)
+        if joint is not None:
+            workers = max(1, min(self.threads, batch // _ROWS_PER_THREAD))
+            chunk = self._chunk(joint.per_row_bytes * workers)  # the workers' chunks together fit the budget
+            chunk = min(chunk, -(-batch // workers))
+            blocks = [slice(start, min(batch, start + chunk)) for start in range(0, batch, chunk)]
+
+            def block_result(rows: slice) -> EngineResult:
+                part_states, part_soft, _ = _select(rows, states, soft, None)
+                return EngineResult(*joint.run(part_states, part_soft, rows.stop - rows.start))
+
+            if workers > 1 and len(blocks) > 1:  # numpy's products and exp release the GIL
+                with ThreadPoolExecutor(workers) as pool:
+                    parts = list(pool.map(block_result, blocks))
+            else:
+                parts = [block_result(rows) for rows in blocks]
+            return parts[0] if len(parts) == 1 else _concatenate(parts, queries)
+        compiled = self._program(hard_names, soft_names, queries, tables is not None, gradients, batch > 1)
+        chunk = self._chunk(compiled.per_row_bytes)
         if batch <= chunk:
             return self._run_chunk(compiled, states, soft, tables, queries, gradients, batch)
         parts = []
@@ -806,6 +872,26 @@ class CompiledEngine:
             for rows in (high, low)
         ]
         return _concatenate(parts, queries, order=np.argsort(np.concatenate([high, low])))
+
+
+_CONTROLLER: list = []
+
+
+def _blas_threads(limit: int | None):
+    """A context limiting the BLAS threads (threadpoolctl, when installed; otherwise nothing)."""
+    if limit is None:
+        return contextlib.nullcontext()
+    if not _CONTROLLER:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn, a pgmpy dependency
+            _CONTROLLER.append(None)
+        else:
+            _CONTROLLER.append(ThreadpoolController())
+    controller = _CONTROLLER[0]
+    if controller is None:  # pragma: no cover
+        return contextlib.nullcontext()
+    return controller.limit(limits=limit, user_api="blas")
 
 
 def _scatter(g: np.ndarray, index: np.ndarray, leaf: _TableLeaf, shape: tuple[int, ...], batch: int) -> np.ndarray:

@@ -1,0 +1,256 @@
+"""Posteriors from the joint of the few unobserved variables a pattern leaves, one matrix product per batch.
+
+When the variables left unobserved by an evidence pattern are few (after the
+non-query ones that can be summed out at compile time are), the engine
+enumerates their joint configurations ``u`` for every batch row at once.
+``log P(u, e)`` is a sum of log table entries: one per table, chosen by the
+row's observed states, and one log likelihood per soft finding. For a batch
+that sum is one matrix product ``X @ W``: ``X`` holds the rows' observed
+configurations (one-hot) and soft log likelihoods, ``W`` the tables' log
+entries broadcast over ``u``, built once per pattern. Exponentiated (after
+subtracting each row's maximum, which goes into ``log P(e)``), the joint gives
+``P(e)`` by a sum and every query's ``P(x, e)`` by a second product with 0/1
+indicator columns.
+
+Observed variables shared by several tables (the age bin, above all) would
+multiply the width of ``X`` by their number of states; rows are instead
+grouped by those variables' states, each group with its own ``W``.
+
+The answers are exact up to rounding (about 1e-14 relative): only sums and
+products of the tables' own numbers are formed, in log space.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+__all__ = ["JointProgram", "build_joint"]
+
+#: Stand-in for log(0): exp of anything near it is exactly 0, and sums of a few hundred stay finite.
+_LOG_ZERO = -1e6
+#: A row whose largest log joint is below this has probability zero (every configuration hits a zero).
+_IMPOSSIBLE = -5e5
+#: A non-query variable is summed out at compile time if the factor this creates stays this small.
+_ELIMINATE_MAX = 4096
+
+
+def _log(values: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore"):
+        out = np.log(values)
+    return np.where(values > 0, out, _LOG_ZERO)
+
+
+class _Factor:
+    """A table (or a product of tables with some variables summed out) over named axes."""
+
+    def __init__(self, values: np.ndarray, axes: Sequence[str]):
+        self.values = values
+        self.axes = tuple(axes)
+
+
+def _eliminate(factors: list[_Factor], var: str) -> list[_Factor]:
+    """Sum ``var`` out of the product of the factors that mention it."""
+    touching = [f for f in factors if var in f.axes]
+    rest = [f for f in factors if var not in f.axes]
+    axes = list(dict.fromkeys(a for f in touching for a in f.axes))
+    letters = {a: chr(ord("a") + i) for i, a in enumerate(axes)}
+    kept = [a for a in axes if a != var]
+    expr = ",".join("".join(letters[a] for a in f.axes) for f in touching) + "->" + "".join(letters[a] for a in kept)
+    return rest + [_Factor(np.einsum(expr, *[f.values for f in touching], optimize=True), kept)]
+
+
+class JointProgram:
+    """The compiled enumeration of one evidence pattern.
+
+    Parameters
+    ----------
+    factors : list of _Factor
+        Tables (some merged) over observed and unobserved axes.
+    unobserved : list of str
+        The enumerated variables, in the order of the joint's axes.
+    cards : mapping
+        Variable -> number of states.
+    hard, soft, queries : sequence of str
+        The pattern.
+    """
+
+    def __init__(self, factors, unobserved, cards, hard, soft, queries):
+        self.unobserved = tuple(unobserved)
+        self.cards = dict(cards)
+        self.shape = tuple(cards[v] for v in self.unobserved)
+        self.size = math.prod(self.shape)
+        self.queries = tuple(queries)
+        self.soft = tuple(soft)
+        hard_set = set(hard)
+        counts: dict[str, int] = {}
+        for f in factors:
+            for a in f.axes:
+                if a in hard_set:
+                    counts[a] = counts.get(a, 0) + 1
+        # observed variables in several factors split the rows into groups (each group its own W)
+        self.split = tuple(v for v in hard if counts.get(v, 0) > 1)
+        split_set = set(self.split)
+        self.parts = []  # per factor: (values laid out (split..., columns..., unobserved...), split axes, column axes, baseline)
+        width = 0
+        for f in factors:
+            split_axes = [a for a in f.axes if a in split_set]
+            column_axes = [a for a in f.axes if a in hard_set and a not in split_set]
+            free_axes = [a for a in self.unobserved if a in f.axes]
+            order = [f.axes.index(a) for a in split_axes + column_axes + free_axes]
+            values = _log(np.transpose(f.values, order))
+            n_columns = math.prod(cards[a] for a in column_axes)
+            baseline = n_columns > 1 and bool(np.all(f.values > 0))  # log-odds against the first configuration
+            self.parts.append((values, tuple(split_axes), tuple(column_axes), tuple(free_axes), width, baseline))
+            width += (n_columns - 1) if baseline else (n_columns if n_columns > 1 else 0)
+        self.soft_offset = {}
+        for v in self.soft:
+            self.soft_offset[v] = width
+            width += cards[v]
+        self.width = width  # column ``width`` of X is a spare that W maps to nothing
+        # a row's column for each factor: offset + its observed configuration (minus 1 with a baseline)
+        with_columns = [part for part in self.parts if part[2]]
+        self.column_vars = tuple(dict.fromkeys(a for part in with_columns for a in part[2]))
+        self.column_matrix = np.zeros((len(with_columns), len(self.column_vars)), dtype=np.intp)
+        for i, (_, _, column_axes, _, _, _) in enumerate(with_columns):
+            stride = 1
+            for a in reversed(column_axes):
+                self.column_matrix[i, self.column_vars.index(a)] = stride
+                stride *= cards[a]
+        self.column_offset = np.array([part[4] for part in with_columns], dtype=np.intp)
+        self.column_baseline = np.array([part[5] for part in with_columns], dtype=bool)
+        # P(x, e) for every state of a query but its first (which is P(e) minus the others)
+        blocks = []
+        self.query_block = {}
+        start = 0
+        for q in self.queries:
+            index = np.unravel_index(np.arange(self.size), self.shape)[self.unobserved.index(q)]
+            blocks.append((index[:, None] == np.arange(1, cards[q])[None, :]).astype(float))
+            self.query_block[q] = slice(start, start + cards[q] - 1)
+            start += cards[q] - 1
+        self.indicators = np.ascontiguousarray(np.concatenate(blocks, axis=1)) if blocks else np.zeros((self.size, 0))
+        # where each query's states go in the output: the first state of each, then the others
+        self.out_block = {}
+        first, other, at = [], [], 0
+        for q in self.queries:
+            self.out_block[q] = slice(at, at + cards[q])
+            first.append(at)
+            other.extend(range(at + 1, at + cards[q]))
+            at += cards[q]
+        self.first_states = np.array(first, dtype=np.intp)
+        self.other_states = np.array(other, dtype=np.intp)
+        self.block_starts = np.array([self.query_block[q].start for q in self.queries], dtype=np.intp)
+        self.out_width = at
+        self.per_row_bytes = 8 * (self.width + 3 * self.size + start + 8)
+        self._weights: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.cache_bytes = 64 * 2**20
+
+    # -- the matrix of log table entries for one group ---------------------------
+    def _broadcast(self, values: np.ndarray, free_axes: tuple[str, ...]) -> np.ndarray:
+        """Rows of log entries over the free axes, broadcast to the whole joint ``(rows, size)``."""
+        rows = values.shape[0]
+        shape = tuple(self.cards[a] if a in free_axes else 1 for a in self.unobserved)
+        return np.broadcast_to(values.reshape((rows,) + shape), (rows,) + self.shape).reshape(rows, self.size)
+
+    def weights(self, group: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        """``(W, bias)`` for the rows whose split variables are in the states ``group``."""
+        with self._lock:
+            hit = self._weights.get(group)
+            if hit is not None:
+                self._weights.move_to_end(group)
+                return hit
+        at = dict(zip(self.split, group))
+        bias = np.zeros(self.size)
+        w = np.zeros((self.width + 1, self.size))
+        for values, split_axes, column_axes, free_axes, offset, baseline in self.parts:
+            sliced = values[tuple(at[a] for a in split_axes)]
+            n_columns = math.prod(self.cards[a] for a in column_axes)
+            rows = self._broadcast(sliced.reshape((n_columns,) + sliced.shape[len(column_axes) :]), free_axes)
+            if n_columns == 1:
+                bias += rows[0]
+            elif baseline:
+                bias += rows[0]
+                w[offset : offset + n_columns - 1] = rows[1:] - rows[0]
+            else:
+                w[offset : offset + n_columns] = rows
+        for v, offset in self.soft_offset.items():
+            axis = self.unobserved.index(v)
+            index = np.unravel_index(np.arange(self.size), self.shape)[axis]
+            w[offset : offset + self.cards[v]] = (index[None, :] == np.arange(self.cards[v])[:, None]).astype(float)
+        with self._lock:
+            self._weights[group] = (w, bias)
+            while len(self._weights) > 1 and sum(a.nbytes + b.nbytes for a, b in self._weights.values()) > self.cache_bytes:
+                self._weights.popitem(last=False)
+        return w, bias
+
+    # -- running ------------------------------------------------------------------
+    def run(self, states: Mapping[str, np.ndarray], soft: Mapping[str, np.ndarray], batch: int):
+        """Marginals ``{query: (B, k)}`` and ``log P(e)`` ``(B,)`` for a batch of rows."""
+        x = np.zeros((batch, self.width + 1))
+        rows = np.arange(batch)
+        if len(self.column_offset):
+            observed = np.empty((len(self.column_vars), batch), dtype=np.intp)
+            for i, a in enumerate(self.column_vars):
+                observed[i] = states[a]
+            config = self.column_matrix @ observed
+            columns = self.column_offset[:, None] + config - self.column_baseline[:, None]
+            columns[self.column_baseline[:, None] & (config == 0)] = self.width  # the baseline: no column
+            x[rows[None, :], columns] = 1.0
+        for v, offset in self.soft_offset.items():
+            x[:, offset : offset + self.cards[v]] = _log(np.broadcast_to(soft[v], (batch, self.cards[v])))
+        code = np.zeros(batch, dtype=np.intp)
+        for a in self.split:  # the rows' group: the states of the split variables, as one number
+            code = code * self.cards[a] + states[a]
+        groups, which = (code[:1], None) if batch == 1 or np.all(code == code[0]) else np.unique(code, return_inverse=True)
+        log_z = np.empty(batch)
+        joint = np.empty((batch, self.indicators.shape[1]))
+        for k, group in enumerate(groups):
+            members = rows if which is None else np.flatnonzero(which == k)
+            w, bias = self.weights(tuple(int(s) for s in np.unravel_index(int(group), [self.cards[a] for a in self.split])))
+            logs = (x if which is None else x[members]) @ w
+            logs += bias
+            top = logs.max(axis=1)
+            np.subtract(logs, top[:, None], out=logs)
+            np.exp(logs, out=logs)
+            z = logs.sum(axis=1)
+            impossible = top < _IMPOSSIBLE
+            log_z[members] = np.where(impossible, -np.inf, np.log(np.where(impossible, 1.0, z)) + top)
+            joint[members] = (logs @ self.indicators) / np.where(impossible, np.inf, z)[:, None]
+        out = np.empty((batch, self.out_width))
+        if self.out_width:
+            out[:, self.other_states] = joint
+            first = 1.0 - np.add.reduceat(joint, self.block_starts, axis=1) if joint.shape[1] else np.ones((batch, len(self.first_states)))
+            np.maximum(first, 0.0, out=first)
+            out[:, self.first_states] = first * np.isfinite(log_z)[:, None]
+        return {q: out[:, self.out_block[q]] for q in self.queries}, log_z
+
+
+def build_joint(network, tables: Mapping[str, np.ndarray], hard, soft, queries, limit: int) -> JointProgram | None:
+    """The enumeration program of a pattern, or None when its joint would exceed ``limit`` configurations."""
+    hard_set = set(hard)
+    relevant = network.ancestors(hard_set | set(soft) | set(queries))
+    order = [v for v in network.variables if v in relevant]
+    factors = [_Factor(tables[v], (v, *network.parents[v])) for v in order]
+    unobserved = [v for v in order if v not in hard_set]
+    keep = set(queries) | set(soft)
+    while True:
+        best, best_size = None, None
+        for v in unobserved:
+            if v in keep:
+                continue
+            axes = {a for f in factors if v in f.axes for a in f.axes} - {v}
+            size = math.prod(network.cards[a] for a in axes)
+            if size <= _ELIMINATE_MAX and (best_size is None or size < best_size):
+                best, best_size = v, size
+        if best is None:
+            break
+        factors = _eliminate(factors, best)
+        unobserved.remove(best)
+    if math.prod(network.cards[v] for v in unobserved) > limit:
+        return None
+    return JointProgram(factors, unobserved, network.cards, hard, soft, queries)
