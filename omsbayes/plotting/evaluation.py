@@ -29,8 +29,12 @@ def plot_calibration(evaluation, ax=None):
         ax.plot([0, 1], [0, 1], ls="--", color=COLORS["prior"], label="perfect calibration")
         ax.plot(cal["mean_predicted"], cal["observed"], "-", color=COLORS["posterior"], label="model")
         ax.scatter(cal["mean_predicted"], cal["observed"], s=20 + 4 * cal["n"], color=COLORS["posterior"], zorder=3)
-        for _, row in cal.iterrows():
-            ax.annotate(f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points", xytext=(6, -10), fontsize=ANNOTATION_SIZE)
+        for i, (_, row) in enumerate(cal.iterrows()):
+            # alternately below and above the point, so that the counts of neighbouring bins do not collide
+            ax.annotate(
+                f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points",
+                xytext=(6, -14 if i % 2 == 0 else 8), fontsize=ANNOTATION_SIZE,
+            )
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
         ax.set_xlabel("mean predicted probability")

@@ -65,7 +65,8 @@ def plot_tornado(sensitivity, ax=None, top: int = 15):
         ax.set_yticklabels(_labels(table))
         ax.set_xlabel(f"P({sensitivity.target_label} | evidence)")
         set_title(ax, f"Sensitivity of P({sensitivity.target_label}) = {p0:.3g} over each parameter's 95% range")
-        ax.legend(loc="lower right", frameon=False)  # the largest swings are at the top
+        # below the axes: the bars and their values fill the plot
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.08), ncol=2, frameon=False)
         ax.margins(x=0.15)
     return ax
 

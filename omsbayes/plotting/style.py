@@ -115,7 +115,19 @@ def percent(p: float) -> str:
 
 
 def set_title(ax, text: str) -> None:
-    """Set the Axes title, wrapped at :data:`TITLE_WIDTH` characters (long labels make plots narrow)."""
+    """Set the Axes title, wrapped at :data:`TITLE_WIDTH` characters into lines of even length.
+
+    Long labels make plots narrow, so a long title is wrapped; its lines are
+    balanced, so that no word is left alone on the last line.
+    """
+    import math
     import textwrap
 
-    ax.set_title("\n".join(textwrap.wrap(text, TITLE_WIDTH)) or text)
+    lines = textwrap.wrap(text, TITLE_WIDTH)
+    if len(lines) > 1:
+        for width in range(math.ceil(len(text) / len(lines)), TITLE_WIDTH + 1):
+            balanced = textwrap.wrap(text, width)
+            if len(balanced) == len(lines):
+                lines = balanced
+                break
+    ax.set_title("\n".join(lines) or text)
