@@ -6,6 +6,7 @@ from .diagnosis import plot_diagnosis
 from .evaluation import plot_calibration
 from .frequencies import plot_frequency_tree
 from .information import plot_evidence_impact, plot_value_of_information
+from .network import plot_network
 from .scenarios import plot_sweep, plot_what_if
 from .sensitivity import plot_tornado
 from .style import COLORS
@@ -21,5 +22,6 @@ __all__ = [
     "plot_what_if",
     "plot_sweep",
     "plot_frequency_tree",
+    "plot_network",
     "COLORS",
 ]
