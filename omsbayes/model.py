@@ -366,6 +366,25 @@ class DiagnosticModel:
 
         return to_pgmpy(self)
 
+    def export(self, path: str | Path, format: str | None = None) -> Path:
+        """Write the model as BIF, XMLBIF, NET, UAI or XDSL for other tools (see :func:`omsbayes.export.export_model`).
+
+        Parameters
+        ----------
+        path : str or Path
+            The file to write.
+        format : {"bif", "xmlbif", "net", "uai", "xdsl"}, optional
+            Default: told from the suffix of ``path``.
+
+        Returns
+        -------
+        Path
+            The file written.
+        """
+        from .export import export_model
+
+        return export_model(self, path, format)
+
     def d_separated(self, x: str | list[str], y: str | list[str], given: str | list[str] | tuple = ()) -> bool:
         """Whether ``x`` and ``y`` are d-separated by ``given`` in the model's graph.
 
