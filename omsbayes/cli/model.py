@@ -1,12 +1,17 @@
-"""``omsbayes model``: check and describe model files."""
+"""``omsbayes model``: check, describe, export and document model files."""
 
 from __future__ import annotations
 
-from ._common import print_json
+from ..export import FORMATS
+from ._common import print_json, use_agg_backend
 
 
 def register(sub) -> None:
-    p = sub.add_parser("model", help="check or describe a model file", description="Check or describe a model file.")
+    p = sub.add_parser(
+        "model",
+        help="check, describe, export or document a model",
+        description="Check, describe, export or document a model.",
+    )
     msub = p.add_subparsers(dest="model_command", metavar="ACTION")
     msub.required = True
     check = msub.add_parser(
@@ -25,6 +30,31 @@ def register(sub) -> None:
     show.add_argument("--json", action="store_true")
     show.add_argument("--parameters", action="store_true", help="list every parameter")
     show.set_defaults(func=run_show)
+    export = msub.add_parser(
+        "export",
+        help="write the model as BIF, XMLBIF, NET, UAI or XDSL for other tools",
+        description=(
+            "Write the model's tables, at full double precision, in an exchange format: BIF and XMLBIF (pgmpy, "
+            "pyAgrum, bnlearn, Weka), NET (Hugin, GeNIe), UAI (UAI solvers; numbered variables and states, no "
+            "names) or XDSL (GeNIe). Prints the file written."
+        ),
+    )
+    export.add_argument("path", nargs="?", default=None, help="model directory or model.yaml (default: bundled)")
+    export.add_argument("--format", choices=FORMATS, default=None, help="default: from the suffix of --out")
+    export.add_argument("--out", metavar="FILE", default=None, help="file to write (default: <model name>.<suffix>)")
+    export.set_defaults(func=run_export)
+    card = msub.add_parser(
+        "card",
+        help="write the model card (Markdown) and its structure figure",
+        description=(
+            "Generate the model card from the model files: intended use, population, structure figure, every "
+            "variable and parameter with its source, the literature targets, expert estimates, known gaps. "
+            "Default: MODEL_CARD.md and structure.png in the model's directory. Prints the files written."
+        ),
+    )
+    card.add_argument("path", nargs="?", default=None, help="model directory or model.yaml (default: bundled)")
+    card.add_argument("--out", metavar="FILE", default=None, help="card file (the figure is written beside it)")
+    card.set_defaults(func=run_card)
 
 
 def _path(args):
@@ -80,4 +110,27 @@ def run_show(args) -> int:
     if args.parameters:
         cols = ["value", "distribution", "low", "high", "source", "table"]
         print(params[cols].to_string(float_format=lambda x: f"{x:.4g}"))
+    return 0
+
+
+def run_export(args) -> int:
+    from ..export import ExportError, export_model
+    from ..model import load_model
+
+    if args.format is None and args.out is None:
+        raise ExportError(f"Say which format to write: --format {{{','.join(FORMATS)}}} or --out FILE with its suffix.")
+    model = load_model(_path(args))
+    out = args.out if args.out is not None else f"{model.name}{FORMATS[args.format]}"
+    print(export_model(model, out, args.format))
+    return 0
+
+
+def run_card(args) -> int:
+    from ..model import load_model
+    from ..modelcard import write_model_card
+
+    use_agg_backend()
+    card, figure = write_model_card(load_model(_path(args)), args.out)
+    print(card)
+    print(figure)
     return 0
