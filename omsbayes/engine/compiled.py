@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import opt_einsum
 
-from .joint import JointProgram, build_joint
+from .joint import JointProgram, LruCache, build_joint
 
 __all__ = ["CompiledEngine", "EngineResult", "Network", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS", "JOINT_LIMIT"]
 
@@ -59,6 +60,10 @@ MEMORY_BUDGET_BYTES = 256 * 2**20
 #: Rows per chunk at most, whatever the budget: chunks of this size keep the
 #: intermediates in cache and are faster than one huge batch.
 CHUNK_ROWS = 512
+#: Compiled programs kept per engine (each kind; the least recently used go first).
+MAX_PROGRAMS = 256
+#: Bytes of the enumeration's log-table matrices kept per engine, over all patterns.
+WEIGHT_CACHE_BYTES = 128 * 2**20
 #: Largest joint (configurations of the variables left unobserved) enumerated instead of contracted.
 JOINT_LIMIT = 8192
 #: Batches smaller than this run without touching the BLAS thread setting (their products are single-threaded anyway).
@@ -487,9 +492,10 @@ class CompiledEngine:
     def __init__(self, model):
         self.network = Network.of(model)
         self._model = model
-        self._programs: dict[tuple, _Compiled] = {}
-        self._joints: dict[tuple, JointProgram | None] = {}
+        self._programs: OrderedDict[tuple, _Compiled] = OrderedDict()
+        self._joints: OrderedDict[tuple, JointProgram | None] = OrderedDict()
         self._flat: dict[tuple, np.ndarray] = {}
+        self._weights = LruCache(WEIGHT_CACHE_BYTES)
         self.memory_budget = MEMORY_BUDGET_BYTES
         self.chunk_rows = CHUNK_ROWS
         self.joint_limit = JOINT_LIMIT
@@ -509,6 +515,7 @@ class CompiledEngine:
         self._programs.clear()
         self._joints.clear()
         self._flat.clear()
+        self._weights.clear()
 
     def chunk_size(
         self,
@@ -556,6 +563,7 @@ class CompiledEngine:
         key = (hard, soft, queries, table_batch, all_grads, many)
         hit = self._programs.get(key)
         if hit is not None:
+            self._programs.move_to_end(key)
             return hit
         net = self.network
         hard_set = set(hard)
@@ -589,6 +597,8 @@ class CompiledEngine:
             query_shape[q] = (math.prod(sizes[s] for s in kept[:axis]), sizes[q], math.prod(sizes[s] for s in kept[axis + 1 :]))
         compiled = _Compiled(program, leaves, table_pos, program.per_row_bytes(True), query_shape)
         self._programs[key] = compiled
+        while len(self._programs) > MAX_PROGRAMS:
+            self._programs.popitem(last=False)
         return compiled
 
     def _joint(self, hard, soft, queries) -> JointProgram | None:
@@ -596,9 +606,14 @@ class CompiledEngine:
         if self.joint_limit <= 0:
             return None
         key = (hard, soft, queries, self.joint_limit)
-        if key not in self._joints:
-            self._joints[key] = build_joint(self.network, self.tables, hard, soft, queries, self.joint_limit)
-        return self._joints[key]
+        if key in self._joints:
+            self._joints.move_to_end(key)
+            return self._joints[key]
+        program = build_joint(self.network, self.tables, hard, soft, queries, self.joint_limit, self._weights)
+        self._joints[key] = program
+        while len(self._joints) > MAX_PROGRAMS:
+            self._joints.popitem(last=False)
+        return program
 
     def _flat_table(self, leaf: _TableLeaf) -> np.ndarray:
         """The model's table as a matrix: one row per observed configuration, the kept axes flattened."""

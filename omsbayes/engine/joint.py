@@ -22,6 +22,7 @@ products of the tables' own numbers are formed, in log space.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -29,7 +30,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-__all__ = ["JointProgram", "build_joint"]
+__all__ = ["JointProgram", "LruCache", "build_joint"]
 
 #: Stand-in for log(0): exp of anything near it is exactly 0, and sums of a few hundred stay finite.
 _LOG_ZERO = -1e6
@@ -43,6 +44,66 @@ def _log(values: np.ndarray) -> np.ndarray:
     with np.errstate(divide="ignore"):
         out = np.log(values)
     return np.where(values > 0, out, _LOG_ZERO)
+
+
+class LruCache:
+    """A thread-safe least-recently-used cache of numpy arrays bounded by their total size in bytes.
+
+    Parameters
+    ----------
+    max_bytes : int
+        Entries are dropped, oldest use first, while the total exceeds this
+        (the newest entry is always kept).
+    """
+
+    def __init__(self, max_bytes: int):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict = OrderedDict()
+        self._sizes: dict = {}
+        self._total = 0
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            hit = self._entries.get(key)
+            if hit is not None:
+                self._entries.move_to_end(key)
+            return hit
+
+    def put(self, key, value, nbytes: int) -> None:
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = value
+            self._sizes[key] = nbytes
+            self._total += nbytes
+            while len(self._entries) > 1 and self._total > self.max_bytes:
+                old, _ = self._entries.popitem(last=False)
+                self._total -= self._sizes.pop(old)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._sizes.clear()
+            self._total = 0
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held."""
+        return self._total
+
+
+@functools.lru_cache(maxsize=64)
+def _indicators(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
+    """0/1 columns picking, for each queried axis, the joint's configurations in each state but the first."""
+    size = math.prod(shape)
+    out = np.zeros((size, 0))
+    if axes:
+        index = np.unravel_index(np.arange(size), shape)
+        blocks = [(index[a][:, None] == np.arange(1, shape[a])[None, :]).astype(float) for a in axes]
+        out = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+    out.flags.writeable = False
+    return out
 
 
 class _Factor:
@@ -77,9 +138,12 @@ class JointProgram:
         Variable -> number of states.
     hard, soft, queries : sequence of str
         The pattern.
+    cache : LruCache, optional
+        Where the per-group matrices ``W`` are kept (shared by the programs
+        of an engine); by default one of 64 MiB of its own.
     """
 
-    def __init__(self, factors, unobserved, cards, hard, soft, queries):
+    def __init__(self, factors, unobserved, cards, hard, soft, queries, cache: LruCache | None = None):
         self.unobserved = tuple(unobserved)
         self.cards = dict(cards)
         self.shape = tuple(cards[v] for v in self.unobserved)
@@ -87,13 +151,7 @@ class JointProgram:
         self.queries = tuple(queries)
         self.soft = tuple(soft)
         hard_set = set(hard)
-        counts: dict[str, int] = {}
-        for f in factors:
-            for a in f.axes:
-                if a in hard_set:
-                    counts[a] = counts.get(a, 0) + 1
-        # observed variables in several factors split the rows into groups (each group its own W)
-        self.split = tuple(v for v in hard if counts.get(v, 0) > 1)
+        self.split = _split_variables(factors, hard, cards)
         split_set = set(self.split)
         self.parts = []  # per factor: (values laid out (split..., columns..., unobserved...), split axes, column axes, baseline)
         width = 0
@@ -124,15 +182,12 @@ class JointProgram:
         self.column_offset = np.array([part[4] for part in with_columns], dtype=np.intp)
         self.column_baseline = np.array([part[5] for part in with_columns], dtype=bool)
         # P(x, e) for every state of a query but its first (which is P(e) minus the others)
-        blocks = []
         self.query_block = {}
         start = 0
         for q in self.queries:
-            index = np.unravel_index(np.arange(self.size), self.shape)[self.unobserved.index(q)]
-            blocks.append((index[:, None] == np.arange(1, cards[q])[None, :]).astype(float))
             self.query_block[q] = slice(start, start + cards[q] - 1)
             start += cards[q] - 1
-        self.indicators = np.ascontiguousarray(np.concatenate(blocks, axis=1)) if blocks else np.zeros((self.size, 0))
+        self.indicators = _indicators(self.shape, tuple(self.unobserved.index(q) for q in self.queries))
         # where each query's states go in the output: the first state of each, then the others
         self.out_block = {}
         first, other, at = [], [], 0
@@ -146,9 +201,8 @@ class JointProgram:
         self.block_starts = np.array([self.query_block[q].start for q in self.queries], dtype=np.intp)
         self.out_width = at
         self.per_row_bytes = 8 * (self.width + 3 * self.size + start + 8)
-        self._weights: OrderedDict = OrderedDict()
-        self._lock = threading.Lock()
-        self.cache_bytes = 64 * 2**20
+        self.cache = cache if cache is not None else LruCache(64 * 2**20)
+        self.key = (tuple(hard), self.soft, self.queries)
 
     # -- the matrix of log table entries for one group ---------------------------
     def _broadcast(self, values: np.ndarray, free_axes: tuple[str, ...]) -> np.ndarray:
@@ -159,11 +213,9 @@ class JointProgram:
 
     def weights(self, group: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         """``(W, bias)`` for the rows whose split variables are in the states ``group``."""
-        with self._lock:
-            hit = self._weights.get(group)
-            if hit is not None:
-                self._weights.move_to_end(group)
-                return hit
+        hit = self.cache.get((self.key, group))
+        if hit is not None:
+            return hit
         at = dict(zip(self.split, group))
         bias = np.zeros(self.size)
         w = np.zeros((self.width + 1, self.size))
@@ -182,10 +234,7 @@ class JointProgram:
             axis = self.unobserved.index(v)
             index = np.unravel_index(np.arange(self.size), self.shape)[axis]
             w[offset : offset + self.cards[v]] = (index[None, :] == np.arange(self.cards[v])[:, None]).astype(float)
-        with self._lock:
-            self._weights[group] = (w, bias)
-            while len(self._weights) > 1 and sum(a.nbytes + b.nbytes for a, b in self._weights.values()) > self.cache_bytes:
-                self._weights.popitem(last=False)
+        self.cache.put((self.key, group), (w, bias), w.nbytes + bias.nbytes)
         return w, bias
 
     # -- running ------------------------------------------------------------------
@@ -230,7 +279,46 @@ class JointProgram:
         return {q: out[:, self.out_block[q]] for q in self.queries}, log_z
 
 
-def build_joint(network, tables: Mapping[str, np.ndarray], hard, soft, queries, limit: int) -> JointProgram | None:
+#: An observed variable splits the rows into groups if it would otherwise add more columns than this to X.
+_SPLIT_COLUMNS = 32
+
+
+def _split_variables(factors: Sequence[_Factor], hard: Sequence[str], cards: Mapping[str, int]) -> tuple[str, ...]:
+    """Observed variables whose states group the rows (each group gets its own W).
+
+    An observed variable shared by factors that have other observed axes
+    multiplies those factors' columns in X by its number of states (the age
+    bin does, for every finding); grouping the rows by its state instead keeps
+    X narrow. Variables are chosen greedily, the one saving most columns
+    first, while a choice saves more than ``_SPLIT_COLUMNS`` columns.
+    """
+    hard_set = set(hard)
+    split: list[str] = []
+
+    def columns(without: set[str]) -> int:
+        total = 0
+        for f in factors:
+            n = math.prod(cards[a] for a in f.axes if a in hard_set and a not in without)
+            total += n - 1
+        return total
+
+    while True:
+        current = columns(set(split))
+        best, saved = None, _SPLIT_COLUMNS
+        for v in hard:
+            if v in split or sum(v in f.axes for f in factors) < 2:
+                continue
+            gain = current - columns(set(split) | {v})
+            if gain > saved:
+                best, saved = v, gain
+        if best is None:
+            return tuple(v for v in hard if v in split)
+        split.append(best)
+
+
+def build_joint(
+    network, tables: Mapping[str, np.ndarray], hard, soft, queries, limit: int, cache: LruCache | None = None
+) -> JointProgram | None:
     """The enumeration program of a pattern, or None when its joint would exceed ``limit`` configurations."""
     hard_set = set(hard)
     relevant = network.ancestors(hard_set | set(soft) | set(queries))
@@ -253,4 +341,4 @@ def build_joint(network, tables: Mapping[str, np.ndarray], hard, soft, queries, 
         unobserved.remove(best)
     if math.prod(network.cards[v] for v in unobserved) > limit:
         return None
-    return JointProgram(factors, unobserved, network.cards, hard, soft, queries)
+    return JointProgram(factors, unobserved, network.cards, hard, soft, queries, cache)

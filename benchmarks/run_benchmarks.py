@@ -1,0 +1,483 @@
+"""Benchmarks of the compiled engine against pgmpy, measured in the same run.
+
+Run by hand (never as a timed unit test)::
+
+    python benchmarks/run_benchmarks.py            # the full run (a few minutes on 2 cores)
+    python benchmarks/run_benchmarks.py --quick    # a smoke run with fewer cases and repeats
+
+Every figure is a median over repeats, printed next to pgmpy's figure for the
+same model and the same cases (``VariableElimination.query(..., joint=False)``
+on one warm inference object) and their ratio. The four workloads of issue 3:
+
+1. one case: all condition posteriors of each public vignette (warm), and the
+   compile time of a pattern never seen before;
+2. a cohort of 10,000 cases with mixed evidence patterns, forward-sampled from
+   the model with a seeded numpy Generator and masked with four patterns;
+   pgmpy is timed on a sample of cases and scaled per case;
+3. uncertainty: every condition's posterior over 2,000 parameter draws for
+   one case (``model.uncertainty``), with its parts;
+4. full one-way sensitivity (every parameter, every condition) for one case
+   (``model.sensitivity``), warm and from a cold engine.
+
+Peak memory is measured with ``tracemalloc`` in separate runs (tracing slows
+the timed runs down, so they are not traced).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+import omsbayes
+from omsbayes.batch import distinct_rows, encode_cohort
+from omsbayes.engine import CompiledEngine
+from omsbayes.engine.pgmpy_adapter import import_pgmpy
+from omsbayes.tables import build_tables
+from omsbayes.uncertainty_draws import draw_parameters
+
+MiB = 2**20
+
+#: Observed variables of each cohort pattern (conditions are never observed: they are diagnosed).
+PATTERNS = {
+    "presentation (7 observed)": ["age", "opsoclonus", "myoclonus", "ataxia", "irritability", "sleep_disturbance", "onset"],
+    "neuro exam (18 observed)": [
+        "age", "opsoclonus", "myoclonus", "ataxia", "irritability", "sleep_disturbance", "onset", "nystagmus",
+        "encephalopathy", "fever", "vomiting", "headache", "seizures", "focal_deficit", "ophthalmoplegia",
+        "areflexia", "dysarthria", "recent_infection",
+    ],
+    "work-up (30 observed)": [
+        "age", "opsoclonus", "myoclonus", "ataxia", "irritability", "sleep_disturbance", "onset", "nystagmus",
+        "encephalopathy", "fever", "vomiting", "headache", "seizures", "focal_deficit", "ophthalmoplegia",
+        "areflexia", "dysarthria", "recent_infection", "urine_catecholamines", "mibg_scan", "body_imaging_mass",
+        "mri_white_matter_lesions", "mri_cerebellar_swelling", "mri_posterior_fossa_mass", "mri_infarct",
+        "csf_pleocytosis", "csf_oligoclonal_bands", "csf_protein_raised", "anti_hu", "anti_ri",
+    ],
+    "everything but the conditions (43 observed)": None,  # filled in from the model
+}
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True, order=True)
+class Timing:
+    """Wall-clock and CPU time (s) of one measurement (CPU time counts every thread of this process).
+
+    Arithmetic scales both; ``a / b`` of two timings is the ratio of their wall times.
+    """
+
+    wall: float
+    cpu: float
+
+    def __add__(self, other: Timing) -> Timing:
+        return Timing(self.wall + other.wall, self.cpu + other.cpu)
+
+    def __mul__(self, k: float) -> Timing:
+        return Timing(self.wall * k, self.cpu * k)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        if isinstance(other, Timing):
+            return self.wall / other.wall
+        return Timing(self.wall / other, self.cpu / other)
+
+
+def timed(fn: Callable[[], object]) -> Timing:
+    """The wall and CPU time of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    fn()
+    return Timing(time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def median_time(fn: Callable[[], object], repeat: int) -> Timing:
+    """Median wall and CPU time of ``repeat`` calls (each median taken on its own)."""
+    times = [timed(fn) for _ in range(max(1, repeat))]
+    return Timing(statistics.median(t.wall for t in times), statistics.median(t.cpu for t in times))
+
+
+def peak_memory(fn: Callable[[], object]) -> float:
+    """Peak traced allocation (MiB) during one call."""
+    tracemalloc.start()
+    tracemalloc.reset_peak()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / MiB
+    finally:
+        tracemalloc.stop()
+
+
+def fmt_time(seconds: float | Timing) -> str:
+    if isinstance(seconds, Timing):
+        seconds = seconds.wall
+    if seconds >= 1:
+        return f"{seconds:.2f} s"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.2f} ms"
+    return f"{seconds * 1e6:.1f} us"
+
+
+class Report:
+    """Rows of (workload, ours, pgmpy, ratio, target, holds) printed as one table at the end."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, workload: str, ours: Timing, reference: Timing, reference_label: str, target: str, holds: bool):
+        self.rows.append(
+            (
+                workload,
+                fmt_time(ours),
+                f"{fmt_time(reference)} ({reference_label})",
+                f"{reference / ours:,.1f}x",
+                f"{reference.cpu / ours.cpu:,.1f}x",
+                target,
+                "yes" if holds else "NO",
+            )
+        )
+
+    def print(self):
+        header = ("workload", "omsbayes (median)", "pgmpy (median)", "ratio", "CPU-time ratio", "target", "holds")
+        widths = [max(len(str(r[i])) for r in self.rows + [header]) for i in range(len(header))]
+        line = "  ".join(h.ljust(w) for h, w in zip(header, widths))
+        print(line)
+        print("-" * len(line))
+        for row in self.rows:
+            print("  ".join(str(c).ljust(w) for c, w in zip(row, widths)))
+
+
+class Pgmpy:
+    """pgmpy's VariableElimination on the model, one inference object reused (warm)."""
+
+    def __init__(self, model):
+        pgmpy = import_pgmpy()
+        self.model = model
+        self.network = model.to_pgmpy()
+        self.inference = pgmpy.inference.VariableElimination(self.network)
+
+    def query(self, hard: dict[str, str]) -> dict[str, np.ndarray]:
+        queries = [c for c in self.model.conditions if c not in hard]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = self.inference.query(variables=queries, evidence=dict(hard) or None, joint=False, show_progress=False)
+        out = {}
+        for var, factor in result.items():
+            order = [factor.state_names[var].index(s) for s in self.model.states(var)]
+            out[var] = np.asarray(factor.values, dtype=float)[order]
+        return out
+
+
+def forward_sample(model, n: int, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """State indices of every variable for ``n`` cases drawn from the model (ancestral sampling)."""
+    codes: dict[str, np.ndarray] = {}
+    for var in model.variables:
+        table = model.tables[var]
+        parents = model.parents(var)
+        column = np.ravel_multi_index([codes[p] for p in parents], table.shape[1:]) if parents else np.zeros(n, dtype=int)
+        cumulative = np.cumsum(table.reshape(table.shape[0], -1)[:, column], axis=0)
+        draw = (rng.random(n)[None, :] > cumulative).sum(axis=0)
+        codes[var] = np.minimum(draw, table.shape[0] - 1)
+    return codes
+
+
+def cohort_frame(model, n: int, rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+    """A cohort of ``n`` sampled cases, each showing the variables of one of the patterns (and ages in years)."""
+    patterns = dict(PATTERNS)
+    patterns["everything but the conditions (43 observed)"] = [v for v in model.variables if model.role(v) != "condition"]
+    codes = forward_sample(model, n, rng)
+    which = rng.integers(0, len(patterns), n)
+    edges = list(model.spec.age_bins_years) + [90.0]
+    low, high = np.asarray(edges[:-1])[codes["age"]], np.asarray(edges[1:])[codes["age"]]
+    columns = {}
+    for var in model.variables:
+        if model.role(var) == "condition":
+            continue
+        if var == "age":
+            values = np.round(rng.uniform(low, high), 2).astype(object)
+        else:
+            values = np.asarray(model.states(var), dtype=object)[codes[var]]
+        shown = np.zeros(n, dtype=bool)
+        for number, observed in enumerate(patterns.values()):
+            if var in observed:
+                shown |= which == number
+        values = values.copy()
+        values[~shown] = None
+        columns[var] = values
+    frame = pd.DataFrame(columns, index=pd.RangeIndex(n, name="case")).astype(object)
+    return frame, which
+
+
+def hard_evidence(model, row: pd.Series) -> dict[str, str]:
+    """The evidence of one cohort row as pgmpy wants it (the age as its bin)."""
+    evidence = {k: v for k, v in row.items() if v is not None and k != "age" and not pd.isna(v)}
+    age = row.get("age")
+    if age is not None and not pd.isna(age):
+        evidence["age"] = model.normalize({}, float(age)).age_bin
+    return evidence
+
+
+# ---------------------------------------------------------------------------
+# the workloads
+# ---------------------------------------------------------------------------
+def paired(ours: Callable[[], object], reference: Callable[[], object], repeat: int) -> tuple[Timing, Timing]:
+    """Median times of ``ours`` and ``reference``, called alternately so both meet the same load."""
+    ours(), reference()  # warm
+    a, b = [], []
+    for _ in range(max(1, repeat)):
+        a.append(timed(ours))
+        b.append(timed(reference))
+    def median(ts):
+        return Timing(statistics.median(t.wall for t in ts), statistics.median(t.cpu for t in ts))
+
+    return median(a), median(b)
+
+
+def one_case(model, reference: Pgmpy, report: Report, repeat: int) -> None:
+    print("\n== 1. One case: all condition posteriors of each public vignette ==")
+    rows = []
+    for case in omsbayes.load_public_vignettes():
+        ev = model.normalize(case.evidence, case.age_years)
+        likelihoods = ev.likelihoods(model.state_map)
+        queries = [c for c in model.conditions if c not in ev.hard]
+        fresh = CompiledEngine(model)
+        first = timed(lambda: fresh.run(likelihoods, queries))  # noqa: B023
+        ours, ref = paired(lambda: model.engine.run(likelihoods, queries), lambda: reference.query(ev.hard), 5 * repeat)  # noqa: B023
+        public, ref_public = paired(
+            lambda: model.query(evidence=case.evidence, age=case.age_years), lambda: reference.query(ev.hard), 3 * repeat  # noqa: B023
+        )
+        got, expected = model.engine.run(likelihoods, queries), reference.query(ev.hard)
+        worst = max(float(np.abs(got.marginals[q][0] - expected[q]).max()) for q in queries)
+        rows.append((ours, ref, public, ref_public, first))
+        print(
+            f"  {case.id:<40} pgmpy {fmt_time(ref):>9}  engine {fmt_time(ours):>9} ({ref / ours:5.1f}x)  "
+            f"model.query {fmt_time(public):>9} ({ref_public / public:5.1f}x)  first run {fmt_time(first):>9}  "
+            f"|diff| {worst:.1e}"
+        )
+    ratios = [r[1] / r[0] for r in rows]
+    ratios_query = [r[3] / r[2] for r in rows]
+    firsts = [r[4] for r in rows]
+    print(
+        f"  ratio over the vignettes: engine median {statistics.median(ratios):.1f}x (lowest {min(ratios):.1f}x); "
+        f"model.query median {statistics.median(ratios_query):.1f}x (lowest {min(ratios_query):.1f}x)"
+    )
+    print(f"  compile + first run of a new pattern: median {fmt_time(statistics.median(firsts))}, max {fmt_time(max(firsts))}")
+    middle = sorted(rows, key=lambda r: r[1] / r[0])[len(rows) // 2]  # the vignette with the median ratio
+    report.add("one case, warm: engine (median vignette)", middle[0], middle[1], "warm", ">= 5x", min(ratios) >= 5)
+    middle = sorted(rows, key=lambda r: r[3] / r[2])[len(rows) // 2]
+    report.add("one case, warm: model.query (median vignette)", middle[2], middle[3], "warm", ">= 5x", min(ratios_query) >= 5)
+    report.add(
+        "compile a new pattern + first run (slowest)",
+        max(firsts),
+        statistics.median(r[1] for r in rows),
+        "one query",
+        "< 0.5 s",
+        max(firsts).wall < 0.5,
+    )
+
+
+def cohort(model, reference: Pgmpy, report: Report, n: int, sample: int, repeat: int) -> None:
+    print(f"\n== 2. A cohort of {n:,} cases with mixed evidence patterns ==")
+    frame, which = cohort_frame(model, n, np.random.default_rng(2024))
+    for number, name in enumerate(PATTERNS):
+        print(f"  pattern {name}: {int(np.sum(which == number)):,} cases")
+    rng = np.random.default_rng(7)
+    picked = np.concatenate(
+        [
+            rng.choice(np.flatnonzero(which == k), size=min(sample // len(PATTERNS), int(np.sum(which == k))), replace=False)
+            for k in range(len(PATTERNS))
+        ]
+    )
+    rng.shuffle(picked)
+    evidence = {i: hard_evidence(model, frame.iloc[i]) for i in picked}
+
+    cold_model = omsbayes.load_model()
+    _ = cold_model.tables
+    kept = {}
+    cold = timed(lambda: kept.setdefault("posteriors", cold_model.diagnose_batch(frame)))
+    posteriors = kept["posteriors"]
+
+    # pgmpy on the sample, in slices interleaved with our runs (both meet the same load)
+    slices = np.array_split(picked, 2 * max(3, repeat))
+    pgmpy_times, answers, ours_dedupe, ours_plain = [], {}, [], []
+    for k, part in enumerate(slices):
+        for i in part:
+            pgmpy_times.append(timed(lambda: answers.__setitem__(i, reference.query(evidence[i]))))  # noqa: B023
+        if k % 2 == 0:
+            ours_dedupe.append(timed(lambda: model.diagnose_batch(frame)))
+        else:
+            ours_plain.append(timed(lambda: model.diagnose_batch(frame, dedupe=False)))
+
+    def median(ts):
+        return Timing(statistics.median(t.wall for t in ts), statistics.median(t.cpu for t in ts))
+
+    per_case = median(pgmpy_times)
+    warm_dedupe, warm_plain = median(ours_dedupe), median(ours_plain)
+    worst = max(abs(posteriors.iloc[i][c] - answers[i][c][1]) for i in picked for c in model.conditions if c in answers[i])
+    print(
+        f"  pgmpy on {len(picked)} sampled cases: median {fmt_time(per_case)} per case "
+        f"(mean {fmt_time(statistics.fmean(t.wall for t in pgmpy_times))}); {n:,} cases would take ~{fmt_time(per_case * n)}"
+    )
+    print(f"  agreement with pgmpy on the sampled cases: max |difference| {worst:.1e}")
+    codes = encode_cohort(model, frame)
+    number, patterns = codes.patterns()
+    distinct = 0
+    for k, (hard, _) in enumerate(patterns):
+        rows = np.flatnonzero(number == k)
+        first, _ = distinct_rows([(codes.hard[v][rows], len(model.states(v))) for v in hard])
+        distinct += len(first)
+    print(f"  distinct evidence rows (ages as the model's bins): {distinct:,} of {n:,}")
+    for label, t in (("every row computed", warm_plain), ("distinct rows once (default)", warm_dedupe)):
+        print(
+            f"  model.diagnose_batch, {label:<30} {fmt_time(t):>9} = {fmt_time(t / n)} per case, "
+            f"{per_case / (t / n):,.0f}x pgmpy per case (CPU time {per_case.cpu / (t.cpu / n):,.0f}x)"
+        )
+    print(f"  first call on a fresh model (compiles the 4 patterns): {fmt_time(cold)}")
+
+    engine = model.engine
+    print(f"  memory: each pattern runs in chunks whose intermediates fit the budget ({engine.threads} worker threads share it)")
+    for k, (hard, soft) in enumerate(patterns):
+        queries = [c for c in model.conditions if c not in hard]
+        per_row = engine.bytes_per_row(hard, soft, queries)
+        chunk = engine.chunk_size(hard, soft, queries)
+        print(
+            f"    {len(hard):2d} observed: {per_row / 1024:6.1f} KiB per row, at most {chunk:4d} rows per chunk "
+            f"-> <= {chunk * per_row / MiB:5.1f} MiB of intermediates"
+        )
+    for budget in (engine.memory_budget, 8 * MiB):
+        peak = peak_memory(lambda: model.diagnose_batch(frame, dedupe=False, memory_budget=budget))  # noqa: B023
+        taken = median_time(lambda: model.diagnose_batch(frame, dedupe=False, memory_budget=budget), 3)  # noqa: B023
+        print(f"    budget {budget / MiB:5.0f} MiB: peak traced memory {peak:6.1f} MiB, {fmt_time(taken)} (every row computed)")
+    report.add(f"cohort of {n:,}: every row computed (per case)", warm_plain / n, per_case, "per case", ">= 1000x", per_case / (warm_plain / n) >= 1000)
+    report.add(f"cohort of {n:,}: distinct rows once (per case)", warm_dedupe / n, per_case, "per case", ">= 1000x", per_case / (warm_dedupe / n) >= 1000)
+
+
+def first_vignette(model):
+    """The case of the uncertainty and sensitivity workloads: its evidence as likelihoods, and its queries."""
+    case = omsbayes.load_public_vignettes()[0]
+    ev = model.normalize(case.evidence, case.age_years)
+    return case, ev, ev.likelihoods(model.state_map), [c for c in model.conditions if c not in ev.hard]
+
+
+def uncertainty(model, reference: Pgmpy, report: Report, draws: int, repeat: int) -> None:
+    case, ev, likelihoods, queries = first_vignette(model)
+    print(f"\n== 3. Uncertainty: all posteriors over {draws:,} parameter draws, case {case.id} ==")
+    twenty = lambda: [reference.query(ev.hard) for _ in range(20)]  # noqa: E731
+    relevant = model.engine.network.ancestors(set(likelihoods) | set(queries))
+    needed = [v for v in model.variables if v in relevant]
+    parameters = draw_parameters(model, draws, 0)
+    tables = build_tables(model.spec, parameters, model.references, variables=needed)
+    t_engine, ref = paired(lambda: model.engine.run(likelihoods, queries, tables=tables), twenty, repeat)
+    t_draw = median_time(lambda: draw_parameters(model, draws, 0), repeat)
+    t_build = median_time(lambda: build_tables(model.spec, parameters, model.references, variables=needed), repeat)
+    print(
+        f"  parts: draw parameters {fmt_time(t_draw)}, build the {len(needed)} tables needed {fmt_time(t_build)} "
+        f"(all draws at once), one batched engine run {fmt_time(t_engine)} ({fmt_time(t_engine / draws)} per draw); "
+        f"20 pgmpy queries {fmt_time(ref)}"
+    )
+    peak_engine = peak_memory(lambda: model.engine.run(likelihoods, queries, tables=tables))
+    print(
+        f"  peak traced memory of the engine run: {peak_engine:.1f} MiB (the tables of all draws: "
+        f"{sum(t.nbytes for t in tables.values()) / MiB:.1f} MiB)"
+    )
+    report.add(f"uncertainty, {draws:,} draws: one engine run", t_engine, ref, "20 queries", "< 20 queries", t_engine.wall < ref.wall)
+    if hasattr(model, "uncertainty"):
+        call = lambda: model.uncertainty(case.evidence, age=case.age_years, draws=draws, rng=0, progress=False)  # noqa: E731
+        public, ref = paired(call, twenty, repeat)
+        peak = peak_memory(call)
+        print(f"  model.uncertainty: {fmt_time(public)} = {20 * public / ref:.0f} pgmpy queries; peak traced memory {peak:.1f} MiB")
+        report.add(f"uncertainty, {draws:,} draws: model.uncertainty", public, ref, "20 queries", "< 20 queries", public.wall < ref.wall)
+
+
+def sensitivity(model, reference: Pgmpy, report: Report, repeat: int) -> None:
+    case, ev, likelihoods, conditions = first_vignette(model)
+    print(f"\n== 4. Full one-way sensitivity (every parameter, every condition), case {case.id} ==")
+    ten = lambda: [reference.query(ev.hard) for _ in range(10)]  # noqa: E731
+
+    def engine_work():
+        # log P(e), then log P(c present, e) for every condition c as rows of one batch, with derivatives
+        model.engine.run(likelihoods, [], gradients=True)
+        rows = len(conditions)
+        clamps = {c: np.ones((rows, 2)) for c in conditions}
+        for r, c in enumerate(conditions):
+            clamps[c][r, 0] = 0.0
+        batch = {k: np.broadcast_to(v, (rows, len(v))) for k, v in likelihoods.items()}
+        model.engine.run({**batch, **clamps}, [], gradients=True)
+
+    t_engine, ref = paired(engine_work, ten, 3 * repeat)
+    print(f"  engine work (two runs with derivatives, the second batched over the conditions): {fmt_time(t_engine)}; "
+          f"10 pgmpy queries {fmt_time(ref)}")
+    report.add("one-way sensitivity: engine work (2 runs)", t_engine, ref, "10 queries", "< 10 queries", t_engine.wall < ref.wall)
+    if hasattr(model, "sensitivity"):
+        call = lambda: model.sensitivity(case.evidence, age=case.age_years)  # noqa: E731
+        warm, ref = paired(call, ten, 3 * repeat)
+
+        def cold_call():
+            model.engine.clear_cache()
+            call()
+
+        cold, ref_cold = paired(cold_call, ten, repeat)
+        peak = peak_memory(call)
+        print(
+            f"  model.sensitivity: warm {fmt_time(warm)} = {10 * warm / ref:.1f} pgmpy queries; from a cold engine "
+            f"{fmt_time(cold)} = {10 * cold / ref_cold:.1f} queries; peak traced memory {peak:.1f} MiB"
+        )
+        report.add("one-way sensitivity: model.sensitivity, warm", warm, ref, "10 queries", "< 10 queries", warm.wall < ref.wall)
+        report.add("one-way sensitivity: model.sensitivity, cold", cold, ref_cold, "10 queries", "< 10 queries", cold.wall < ref_cold.wall)
+        model.engine.clear_cache()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer cases and repeats (a smoke run)")
+    args = parser.parse_args(argv)
+    n, sample, draws, repeat = (2000, 40, 500, 2) if args.quick else (10_000, 200, 2000, 4)
+
+    pgmpy = import_pgmpy()
+    import opt_einsum
+
+    print("omsbayes benchmarks:", _dt.datetime.now().isoformat(timespec="minutes"))
+    print(f"machine: {platform.machine()} {platform.processor() or ''}, {os.cpu_count()} cores, {platform.system()} "
+          f"{platform.release()}; Python {platform.python_version()}")
+    print(f"versions: omsbayes {omsbayes.__version__}, numpy {np.__version__}, opt_einsum {opt_einsum.__version__}, "
+          f"pgmpy {pgmpy.__version__}, pandas {pd.__version__}")
+    model = omsbayes.load_model()
+    _ = model.tables
+    print(f"model: {model!r}")
+    engine = model.engine
+    print(f"engine: up to {engine.threads} worker threads for large batches, BLAS held to {engine.blas_threads} thread(s); "
+          f"chunks of at most {engine.chunk_rows} rows within {engine.memory_budget / MiB:.0f} MiB of intermediates")
+    print(f"load average at start (other processes share these cores): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    reference = Pgmpy(model)
+    report = Report()
+    start = time.perf_counter()
+    one_case(model, reference, report, repeat)
+    cohort(model, reference, report, n, sample, repeat)
+    uncertainty(model, reference, report, draws, repeat)
+    sensitivity(model, reference, report, repeat)
+    print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"\n== Summary (ratios are pgmpy time / omsbayes time, measured in this run; total {fmt_time(time.perf_counter() - start)}) ==")
+    report.print()
+    print(
+        "\nNotes: the cohort figure 'distinct rows once' computes each distinct evidence row of a pattern once and "
+        "copies its answer to the rows that repeat it (exact; model.diagnose_batch does it by default, dedupe=False "
+        "switches it off); 'every row computed' does not. It supersedes a joint table over the observed variables: "
+        "it evaluates at most as many rows as such a table has entries. pgmpy per case is the median over the "
+        "sampled cases; the ratios of the cohort are per case. Peak memory is traced in separate runs."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
