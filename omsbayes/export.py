@@ -18,8 +18,10 @@ xdsl       ``.xdsl``        GeNIe / SMILE, pgmpy,         variables and states, 
 Every probability is written as the shortest decimal that reads back as the
 same double (``repr``), so a file read back gives every table exactly; pgmpy
 1.1.2's own NET and XDSL writers round (8 decimals; ``%.16f``) and its UAI
-writer uses a table order other UAI tools do not, so omsbayes mends them in
-:mod:`omsbayes.engine.pgmpy_adapter`.
+writer does not use the UAI format's table order, so omsbayes mends them in
+:mod:`omsbayes.engine.pgmpy_adapter`. Tables keep each format's own order:
+in UAI the last variable of a scope changes fastest, in XDSL (SMILE) the last
+parent.
 
 UAI holds no names. Variable ``i`` of the file is the ``i``-th of the model's
 variables sorted by (number of states as text, name), pgmpy's order, and the
@@ -30,9 +32,13 @@ Reading back (:func:`import_model_tables`) uses pgmpy's readers. BIF and NET
 are slow for this model (pyparsing: about 15 s and 10 s); pgmpy's UAI reader
 parses the file once per table, which takes minutes beyond small networks,
 and its ``get_model`` takes each table's parent order from a set, so omsbayes
-assembles UAI tables from the parse itself. pyAgrum (``pyagrum.loadBN``)
-reads every format here in well under a second; it needs the ``.bifxml``
-suffix for XMLBIF.
+assembles UAI tables from the parse itself.
+
+pyAgrum (``pyagrum.loadBN``, which needs the ``.bifxml`` suffix for XMLBIF)
+reads every export in well under a second, and the XMLBIF one exactly; but
+pyAgrum 3.3 reads BIF, NET and UAI numbers in single precision, and lays out
+UAI and XDSL tables of two or more parents with the first parent changing
+fastest, so they come out permuted. Use XMLBIF with pyAgrum.
 """
 
 from __future__ import annotations
