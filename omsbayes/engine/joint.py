@@ -1,23 +1,35 @@
-"""Posteriors from the joint of the few unobserved variables a pattern leaves, one matrix product per batch.
+"""Posteriors from the joint of the few unobserved variables a pattern leaves, for a whole batch at once.
 
 When the variables left unobserved by an evidence pattern are few (after the
 non-query ones that can be summed out at compile time are), the engine
 enumerates their joint configurations ``u`` for every batch row at once.
-``log P(u, e)`` is a sum of log table entries: one per table, chosen by the
-row's observed states, and one log likelihood per soft finding. For a batch
-that sum is one matrix product ``X @ W``: ``X`` holds the rows' observed
-configurations (one-hot) and soft log likelihoods, ``W`` the tables' log
-entries broadcast over ``u``, built once per pattern. Exponentiated (after
-subtracting each row's maximum, which goes into ``log P(e)``), the joint gives
-``P(e)`` by a sum and every query's ``P(x, e)`` by a second product with 0/1
-indicator columns.
+``P(u, e)`` is a product of table entries, one per table, chosen by the row's
+observed states (and one likelihood per soft finding). Each table's entries
+are written as its entries at a *baseline* observed configuration (the first
+states: "absent", "negative") times the ratio of the observed configuration's
+entries to the baseline's. So
 
-Observed variables shared by several tables (the age bin, above all) would
+* a row with few observed states away from the baseline (most cases have a
+  few positive findings and many negative ones) costs the baseline joint
+  times those few ratio vectors: a handful of multiplications per
+  configuration;
+* any row can be computed in log space, ``log P(u, e) = X @ W + bias``: one
+  matrix product for the whole batch (``X`` one-hot over the rows' observed
+  configurations and holding soft log likelihoods, ``W`` the log ratios
+  broadcast over ``u``), then one exponential per configuration after
+  subtracting each row's maximum (which goes into ``log P(e)``).
+
+``P(e)`` is then a sum, and every query's ``P(x, e)`` a product with 0/1
+indicator columns. ``W``, the ratios and the baseline joint are built once per
+pattern (and group of rows, below) and kept in a cache bounded in bytes.
+
+Observed variables shared by many tables (the age bin, above all) would
 multiply the width of ``X`` by their number of states; rows are instead
 grouped by those variables' states, each group with its own ``W``.
 
 The answers are exact up to rounding (about 1e-14 relative): only sums and
-products of the tables' own numbers are formed, in log space.
+products of the tables' own numbers are formed. Structural zeros stay exact
+zeros; a row whose every configuration meets one has ``P(e) = 0``.
 """
 
 from __future__ import annotations
@@ -173,7 +185,7 @@ class JointProgram:
         # a row's column for each factor: offset + its observed configuration (minus 1 with a baseline)
         with_columns = [part for part in self.parts if part[2]]
         self.column_vars = tuple(dict.fromkeys(a for part in with_columns for a in part[2]))
-        self.column_matrix = np.zeros((len(with_columns), len(self.column_vars)), dtype=np.intp)
+        self.column_matrix = np.zeros((len(with_columns), len(self.column_vars)))
         for i, (_, _, column_axes, _, _, _) in enumerate(with_columns):
             stride = 1
             for a in reversed(column_axes):
@@ -211,8 +223,8 @@ class JointProgram:
         shape = tuple(self.cards[a] if a in free_axes else 1 for a in self.unobserved)
         return np.broadcast_to(values.reshape((rows,) + shape), (rows,) + self.shape).reshape(rows, self.size)
 
-    def weights(self, group: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
-        """``(W, bias)`` for the rows whose split variables are in the states ``group``."""
+    def weights(self, group: tuple[int, ...]) -> _GroupTables:
+        """The log tables (and their exponentials) for the rows whose split variables are in the states ``group``."""
         hit = self.cache.get((self.key, group))
         if hit is not None:
             return hit
@@ -234,42 +246,40 @@ class JointProgram:
             axis = self.unobserved.index(v)
             index = np.unravel_index(np.arange(self.size), self.shape)[axis]
             w[offset : offset + self.cards[v]] = (index[None, :] == np.arange(self.cards[v])[:, None]).astype(float)
-        self.cache.put((self.key, group), (w, bias), w.nbytes + bias.nbytes)
-        return w, bias
+        tables = _GroupTables(w, bias)
+        self.cache.put((self.key, group), tables, tables.nbytes)
+        return tables
 
     # -- running ------------------------------------------------------------------
     def run(self, states: Mapping[str, np.ndarray], soft: Mapping[str, np.ndarray], batch: int):
         """Marginals ``{query: (B, k)}`` and ``log P(e)`` ``(B,)`` for a batch of rows."""
-        x = np.zeros((batch, self.width + 1))
         rows = np.arange(batch)
+        # each row's column of X for every factor with observed axes (``width``: none, the baseline)
+        columns = np.full((0, batch), self.width, dtype=np.intp)
         if len(self.column_offset):
-            observed = np.empty((len(self.column_vars), batch), dtype=np.intp)
+            observed = np.empty((len(self.column_vars), batch))
             for i, a in enumerate(self.column_vars):
                 observed[i] = states[a]
-            config = self.column_matrix @ observed
+            # a float product (BLAS) of small integers is exact, and far faster than numpy's integer one
+            config = (self.column_matrix @ observed).astype(np.intp)
             columns = self.column_offset[:, None] + config - self.column_baseline[:, None]
-            columns[self.column_baseline[:, None] & (config == 0)] = self.width  # the baseline: no column
-            x[rows[None, :], columns] = 1.0
-        for v, offset in self.soft_offset.items():
-            x[:, offset : offset + self.cards[v]] = _log(np.broadcast_to(soft[v], (batch, self.cards[v])))
+            columns[self.column_baseline[:, None] & (config == 0)] = self.width
+        soft_logs = {v: _log(np.broadcast_to(soft[v], (batch, self.cards[v]))) for v in self.soft_offset}
         code = np.zeros(batch, dtype=np.intp)
         for a in self.split:  # the rows' group: the states of the split variables, as one number
             code = code * self.cards[a] + states[a]
         groups, which = (code[:1], None) if batch == 1 or np.all(code == code[0]) else np.unique(code, return_inverse=True)
         log_z = np.empty(batch)
         joint = np.empty((batch, self.indicators.shape[1]))
+        active = (columns != self.width).sum(axis=0)
         for k, group in enumerate(groups):
             members = rows if which is None else np.flatnonzero(which == k)
-            w, bias = self.weights(tuple(int(s) for s in np.unravel_index(int(group), [self.cards[a] for a in self.split])))
-            logs = (x if which is None else x[members]) @ w
-            logs += bias
-            top = logs.max(axis=1)
-            np.subtract(logs, top[:, None], out=logs)
-            np.exp(logs, out=logs)
-            z = logs.sum(axis=1)
-            impossible = top < _IMPOSSIBLE
-            log_z[members] = np.where(impossible, -np.inf, np.log(np.where(impossible, 1.0, z)) + top)
-            joint[members] = (logs @ self.indicators) / np.where(impossible, np.inf, z)[:, None]
+            tables = self.weights(tuple(int(s) for s in np.unravel_index(int(group), [self.cards[a] for a in self.split])))
+            few = (active[members] <= _PRODUCT_MAX) & (not soft_logs)
+            failed = self._by_products(tables, columns, members[few], log_z, joint)
+            dense = members[~few] if not len(failed) else np.concatenate([members[~few], failed])
+            if len(dense):
+                self._by_logs(tables, columns, soft_logs, dense, log_z, joint)
         out = np.empty((batch, self.out_width))
         if self.out_width:
             out[:, self.other_states] = joint
@@ -277,6 +287,85 @@ class JointProgram:
             np.maximum(first, 0.0, out=first)
             out[:, self.first_states] = first * np.isfinite(log_z)[:, None]
         return {q: out[:, self.out_block[q]] for q in self.queries}, log_z
+
+    def _by_logs(self, tables: _GroupTables, columns, soft_logs, members, log_z, joint) -> None:
+        """Rows through ``exp(X @ W + bias)``: any number of observed states, soft evidence too."""
+        x = np.zeros((len(members), self.width + 1))
+        x[np.arange(len(members))[None, :], columns[:, members]] = 1.0
+        for v, offset in self.soft_offset.items():
+            x[:, offset : offset + self.cards[v]] = soft_logs[v][members]
+        logs = x @ tables.w
+        logs += tables.bias
+        top = logs.max(axis=1)
+        np.subtract(logs, top[:, None], out=logs)
+        np.exp(logs, out=logs)
+        z = logs.sum(axis=1)
+        impossible = top < _IMPOSSIBLE
+        log_z[members] = np.where(impossible, -np.inf, np.log(np.where(impossible, 1.0, z)) + top)
+        joint[members] = (logs @ self.indicators) / np.where(impossible, np.inf, z)[:, None]
+
+    def _by_products(self, tables: _GroupTables, columns, members, log_z, joint) -> np.ndarray:
+        """Rows with few observed states away from their factor's baseline, as products of table ratios.
+
+        ``P(u, e)`` is the product of the baseline joint and, for each such
+        state, the ratio of its table entries to the baseline's: a few
+        multiplications per configuration instead of an exponential. Returns
+        the rows whose ``P(e)`` came out too small to trust (they go through
+        the logs instead).
+        """
+        if not len(members):
+            return members
+        ratios, base, shift = tables.products()
+        order = members if len(members) == 1 else members[np.argsort((columns[:, members] != self.width).sum(axis=0), kind="stable")]
+        failed = []
+        for start in range(0, len(order), _PRODUCT_BLOCK):
+            block = order[start : start + _PRODUCT_BLOCK]
+            picked = np.sort(columns[:, block], axis=0)  # the baseline (``width``) sorts last
+            depth = int((picked != self.width).sum(axis=0).max()) if len(picked) else 0
+            values = np.empty((len(block), self.size))
+            if depth:
+                np.multiply(base, ratios[picked[0]], out=values)
+            else:
+                values[:] = base
+            for slot in range(1, depth):
+                np.multiply(values, ratios[picked[slot]], out=values)
+            z = values.sum(axis=1)
+            good = z > _PRODUCT_FLOOR
+            log_z[block] = np.log(np.where(good, z, 1.0)) + shift
+            joint[block] = (values @ self.indicators) / np.where(good, z, 1.0)[:, None]
+            if not good.all():
+                failed.append(block[~good])
+        return np.concatenate(failed) if failed else members[:0]
+
+
+class _GroupTables:
+    """One group's log tables ``W`` and ``bias``, and (made on first use) their exponentials."""
+
+    def __init__(self, w: np.ndarray, bias: np.ndarray):
+        self.w = w
+        self.bias = bias
+        self._products = None
+
+    def products(self) -> tuple[np.ndarray, np.ndarray, float]:
+        """``(exp(W), exp(bias - max), max)``: the ratio of each column's entries to the baseline's, and the baseline."""
+        if self._products is None:
+            shift = float(self.bias.max())
+            ratios = np.exp(self.w)
+            ratios[-1] = 1.0  # the spare column: multiplying by it changes nothing
+            self._products = (ratios, np.exp(self.bias - shift), shift)
+        return self._products
+
+    @property
+    def nbytes(self) -> int:
+        return 2 * (self.w.nbytes + self.bias.nbytes)
+
+
+#: Rows with at most this many observed states away from the baseline are computed as products.
+_PRODUCT_MAX = 8
+#: Rows computed together as products (their joints stay in cache).
+_PRODUCT_BLOCK = 16
+#: Below this a product-computed P(e) (relative to the baseline) is recomputed through the logs.
+_PRODUCT_FLOOR = 1e-250
 
 
 #: An observed variable splits the rows into groups if it would otherwise add more columns than this to X.
