@@ -29,7 +29,10 @@ from .yamlio import line_of, read_yaml
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
 
-__all__ = ["Case", "CaseSet", "load_cases", "load_public_vignettes"]
+__all__ = ["Case", "CaseSet", "load_cases", "load_public_vignettes", "DEMO_CASE"]
+
+#: The public board-style vignette used by ``omsbayes demo`` and the plot gallery.
+DEMO_CASE = "pub-board-18mo-oms-neuroblastoma"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .cases import DEMO_CASE
+
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     from matplotlib.figure import Figure
@@ -30,7 +32,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["DEMO_CASE", "GalleryPlot", "gallery_plots", "write_gallery", "at_presentation"]
 
 #: The public vignette every gallery plot is drawn for.
-DEMO_CASE = "pub-board-18mo-oms-neuroblastoma"
 
 
 @dataclass(frozen=True)

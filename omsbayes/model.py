@@ -187,6 +187,22 @@ class DiagnosticModel:
         """The age bins."""
         return self._spec.age_states
 
+    def age_label(self, age_bin: str) -> str:
+        """A human label of an age bin with its years, e.g. ``toddler (1-3 y)`` or ``older adult (50+ y)``."""
+        if age_bin not in self._spec.age_states:
+            raise EvidenceError(
+                f"Unknown age bin {age_bin!r}; the bins are {list(self._spec.age_states)}."
+                + did_you_mean(str(age_bin), self._spec.age_states)
+            )
+        i = self._spec.age_states.index(age_bin)
+        lower = self._spec.age_bins_years
+        name = age_bin.replace("_", " ")
+        if i == 0:
+            return f"{name} (<{lower[1]:g} y)"
+        if i == len(lower) - 1:
+            return f"{name} ({lower[i]:g}+ y)"
+        return f"{name} ({lower[i]:g}-{lower[i + 1] - 1:g} y)"
+
     def _variable(self, variable: str):
         try:
             return self._spec.variables[variable]

@@ -462,7 +462,14 @@ def sweep_age(model: DiagnosticModel, evidence: Mapping | None = None, ages: Seq
                 f"The model gives this evidence probability zero at age bin {chosen[i]!r}; sweep_age cannot "
                 "compare the ages."
             )
-    keys = pd.DataFrame({"point": np.arange(len(chosen)), "age_years": age_years, "age_bin": chosen})
+    keys = pd.DataFrame(
+        {
+            "point": np.arange(len(chosen)),
+            "age_years": age_years,
+            "age_bin": chosen,
+            "age_label": [model.age_label(b) for b in chosen],
+        }
+    )
     frame = _posterior_frame(model, post, keys)
     return Sweep(frame, "age", x, xlabel, False, ev, provenance_of(model))
 

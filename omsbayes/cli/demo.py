@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ._common import load, output_dir, use_agg_backend
 
-DEMO_CASE = "pub-board-18mo-oms-neuroblastoma"
 
 
 def register(sub) -> None:
@@ -22,7 +21,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..cases import load_public_vignettes
+    from ..cases import DEMO_CASE, load_public_vignettes
 
     use_agg_backend()
     model = load(args)

@@ -94,6 +94,8 @@ def plot_sweep(sweep, ax=None, top: int = 6, conditions=None, xlabel: str | None
                     f"+ {lab} = {obs}" for lab, obs in zip(points["item_label"].iloc[1:], points["observed"].iloc[1:])
                 ]
                 ax.set_xticklabels(ticks, rotation=35, ha="right")
+            elif sweep.x == "age_bin" and "age_label" in points:
+                ax.set_xticklabels(points["age_label"], rotation=25, ha="right")
             else:
                 ax.set_xticklabels(points[sweep.x])
         if sweep.log_x:
