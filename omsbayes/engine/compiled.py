@@ -32,6 +32,14 @@ again with per-row rescaling of every intermediate, the scale being carried
 in ``log P(e)``. Batches are cut into chunks whose intermediates fit a memory
 budget (:attr:`CompiledEngine.memory_budget`).
 
+Posteriors without derivatives, on the model's own tables, take a faster
+route when the pattern leaves few unobserved variables (the default model's
+diagnostic patterns leave the 12 conditions): the joint of those variables is
+enumerated for the whole batch at once (:mod:`omsbayes.engine.joint`). The
+contraction serves derivatives, batched tables and larger joints. Large
+batches are shared among worker threads (numpy's products release the GIL),
+with the BLAS library held to one thread.
+
 References
 ----------
 Darwiche A. A differential approach to inference in Bayesian networks.
@@ -670,11 +678,11 @@ class CompiledEngine:
         for var, lam in likelihoods.items():
             lam = np.asarray(lam, dtype=float)
             if lam.ndim == 1:
-                nonzero = np.flatnonzero(lam)
-                if len(nonzero) == 1 and lam[nonzero[0]] > 0:
-                    states[var] = int(nonzero[0])
-                    if lam[nonzero[0]] != 1.0:
-                        log_scale = log_scale + math.log(lam[nonzero[0]])
+                nonzero = [(i, x) for i, x in enumerate(lam.tolist()) if x != 0.0]
+                if len(nonzero) == 1 and nonzero[0][1] > 0:
+                    states[var] = nonzero[0][0]
+                    if nonzero[0][1] != 1.0:
+                        log_scale = log_scale + math.log(nonzero[0][1])
                     continue
             elif lam.ndim == 2 and lam.shape[0]:
                 nonzero = lam != 0
@@ -687,9 +695,7 @@ class CompiledEngine:
                     continue
             soft[var] = lam
         result = self._execute(states, soft, queries, tables, gradients, dedupe=False)
-        if np.any(log_scale != 0.0):
-            result.log_evidence = result.log_evidence + log_scale
-        return result
+        return _add_log_scale(result, log_scale)
 
     def run_states(
         self,
@@ -763,9 +769,7 @@ class CompiledEngine:
             result = self._deduped(states, scaled, queries, gradients, batch)
         else:
             result = self._chunked(states, scaled, queries, tables, gradients, batch)
-        if np.any(log_scale != 0.0):
-            result.log_evidence = result.log_evidence + log_scale
-        return result
+        return _add_log_scale(result, log_scale)
 
     def _deduped(self, states, soft, queries, gradients, batch) -> EngineResult:
         keys = [np.broadcast_to(states[v], (batch,))[:, None].astype(float) for v in sorted(states)]
@@ -919,11 +923,27 @@ def _scatter(g: np.ndarray, index: np.ndarray, leaf: _TableLeaf, shape: tuple[in
     return np.moveaxis(full, range(1, len(leaf.observed) + 1), [a + 1 for a in leaf.observed])
 
 
+def _add_log_scale(result: EngineResult, log_scale: np.ndarray | float) -> EngineResult:
+    """The result with scale factors taken out of the likelihoods put back into ``log P(e)``."""
+    if isinstance(log_scale, float) and log_scale == 0.0:
+        return result
+    if np.any(log_scale != 0.0):
+        result.log_evidence = result.log_evidence + log_scale
+    return result
+
+
 def _batch_size(states, soft, tables) -> int:
-    sizes = {np.shape(v)[0] for v in states.values() if np.ndim(v) == 1}
-    sizes |= {np.shape(v)[0] for v in soft.values() if np.ndim(v) == 2}
+    sizes = set()
+    for v in states.values():
+        shape = getattr(v, "shape", ())
+        if len(shape) == 1:
+            sizes.add(shape[0])
+    for v in soft.values():
+        shape = np.shape(v)
+        if len(shape) == 2:
+            sizes.add(shape[0])
     if tables is not None:
-        sizes |= {np.shape(next(iter(tables.values())))[0]}
+        sizes.add(np.shape(next(iter(tables.values())))[0])
     if len(sizes) > 1:
         raise ValueError(f"inconsistent batch sizes {sorted(sizes)}")
     return sizes.pop() if sizes else 1
