@@ -176,3 +176,11 @@ def test_rows_with_impossible_evidence_are_named(tiny):
     frame = pd.DataFrame({"opsoclonus": ["present", "absent", "present"]}, index=["a", "b", "c"])
     with pytest.raises(EvidenceError, match=r"row\(s\) 'a', 'c' of the cohort probability zero"):
         blind.diagnose_batch(frame)
+
+
+def test_worker_threads_give_the_same_answers(model, monkeypatch):
+    frame = random_cohort(model, 300, np.random.default_rng(9), ["opsoclonus", "ataxia", "fever", "onset"], p_missing=0.0)
+    one = model.diagnose_batch(frame, dedupe=False)
+    monkeypatch.setattr(model.engine, "threads", 2)
+    two = model.diagnose_batch(frame, dedupe=False)
+    np.testing.assert_allclose(two.to_numpy(), one.to_numpy(), rtol=0, atol=1e-14)

@@ -36,9 +36,9 @@ Posteriors without derivatives, on the model's own tables, take a faster
 route when the pattern leaves few unobserved variables (the default model's
 diagnostic patterns leave the 12 conditions): the joint of those variables is
 enumerated for the whole batch at once (:mod:`omsbayes.engine.joint`). The
-contraction serves derivatives, batched tables and larger joints. Large
-batches are shared among worker threads (numpy's products release the GIL),
-with the BLAS library held to one thread.
+contraction serves derivatives, batched tables and larger joints. The BLAS
+library is held to one thread during runs; large batches can be shared among
+worker threads (:attr:`CompiledEngine.threads`).
 
 References
 ----------
@@ -50,7 +50,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -70,8 +69,8 @@ MEMORY_BUDGET_BYTES = 256 * 2**20
 CHUNK_ROWS = 512
 #: Compiled programs kept per engine (each kind; the least recently used go first).
 MAX_PROGRAMS = 256
-#: Bytes of the enumeration's log-table matrices kept per engine, over all patterns.
-WEIGHT_CACHE_BYTES = 128 * 2**20
+#: Bytes of the enumeration's table matrices kept per engine, over all patterns.
+WEIGHT_CACHE_BYTES = 256 * 2**20
 #: Largest joint (configurations of the variables left unobserved) enumerated instead of contracted.
 JOINT_LIMIT = 8192
 #: Batches smaller than this run without touching the BLAS thread setting (their products are single-threaded anyway).
@@ -494,7 +493,9 @@ class CompiledEngine:
         start-up and contention than they save); None leaves BLAS alone.
     threads : int
         Worker threads that run the chunks of a large batch side by side
-        (default: the number of CPUs, at most 4); 1 runs them one by one.
+        (default 1: on the 2-vCPU benchmark machine two threads were slower,
+        the enumeration being bound by memory bandwidth; try more on
+        machines with more memory channels).
     """
 
     def __init__(self, model):
@@ -508,7 +509,7 @@ class CompiledEngine:
         self.chunk_rows = CHUNK_ROWS
         self.joint_limit = JOINT_LIMIT
         self.blas_threads: int | None = 1
-        self.threads = max(1, min(4, os.cpu_count() or 1))
+        self.threads = 1
 
     @property
     def tables(self) -> dict[str, np.ndarray]:

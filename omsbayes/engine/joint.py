@@ -315,19 +315,27 @@ class JointProgram:
         """
         if not len(members):
             return members
-        ratios, base, shift = tables.products()
-        order = members if len(members) == 1 else members[np.argsort((columns[:, members] != self.width).sum(axis=0), kind="stable")]
+        ratios, firsts, shift = tables.products()
+        depth = (columns[:, members] != self.width).sum(axis=0)
         failed = []
+        single = members[depth <= 1]
+        if len(single):  # the baseline joint times at most one ratio: its answers are made once per group
+            z_first, joint_first = tables.first_answers(self.indicators)
+            first = columns[:, single].min(axis=0) if len(columns) else np.full(len(single), self.width)
+            z = z_first[first]
+            good = z > _PRODUCT_FLOOR
+            log_z[single] = np.log(np.where(good, z, 1.0)) + shift
+            joint[single] = joint_first[first] / np.where(good, z, 1.0)[:, None]
+            if not good.all():
+                failed.append(single[~good])
+        several = depth > 1
+        order = members[several][np.argsort(depth[several], kind="stable")]
         for start in range(0, len(order), _PRODUCT_BLOCK):
             block = order[start : start + _PRODUCT_BLOCK]
             picked = np.sort(columns[:, block], axis=0)  # the baseline (``width``) sorts last
-            depth = int((picked != self.width).sum(axis=0).max()) if len(picked) else 0
-            values = np.empty((len(block), self.size))
-            if depth:
-                np.multiply(base, ratios[picked[0]], out=values)
-            else:
-                values[:] = base
-            for slot in range(1, depth):
+            deepest = int((picked != self.width).sum(axis=0).max())
+            values = firsts[picked[0]]
+            for slot in range(1, deepest):
                 np.multiply(values, ratios[picked[slot]], out=values)
             z = values.sum(axis=1)
             good = z > _PRODUCT_FLOOR
@@ -345,23 +353,38 @@ class _GroupTables:
         self.w = w
         self.bias = bias
         self._products = None
+        self._first_answers = None
+
+    def first_answers(self, indicators: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``P(e)`` and the indicator sums of each first factor (a row of ``firsts``), made once."""
+        if self._first_answers is None:
+            firsts = self.products()[1]
+            self._first_answers = (firsts.sum(axis=1), firsts @ indicators)
+        return self._first_answers
 
     def products(self) -> tuple[np.ndarray, np.ndarray, float]:
-        """``(exp(W), exp(bias - max), max)``: the ratio of each column's entries to the baseline's, and the baseline."""
+        """``(ratios, firsts, shift)`` for computing joints as products.
+
+        ``ratios = exp(W)``: each column's table entries over the baseline's
+        (the spare last column: ones); ``firsts``: the baseline joint
+        ``exp(bias - shift)`` times each column's ratios (its last row: the
+        baseline joint itself), so a row's first factor costs a copy.
+        """
         if self._products is None:
             shift = float(self.bias.max())
             ratios = np.exp(self.w)
             ratios[-1] = 1.0  # the spare column: multiplying by it changes nothing
-            self._products = (ratios, np.exp(self.bias - shift), shift)
+            self._products = (ratios, ratios * np.exp(self.bias - shift), shift)
         return self._products
 
     @property
     def nbytes(self) -> int:
-        return 2 * (self.w.nbytes + self.bias.nbytes)
+        """Bytes held once the products are made (``W``, the ratios and the first factors)."""
+        return 3 * (self.w.nbytes + self.bias.nbytes)
 
 
 #: Rows with at most this many observed states away from the baseline are computed as products.
-_PRODUCT_MAX = 8
+_PRODUCT_MAX = 12
 #: Rows computed together as products (their joints stay in cache).
 _PRODUCT_BLOCK = 16
 #: Below this a product-computed P(e) (relative to the baseline) is recomputed through the logs.
