@@ -182,7 +182,8 @@ class _Move:
         rows = value.shape[0]
         if self.identity:
             return value.reshape((rows,) + full)
-        return value.reshape((rows,) + self.moved).transpose(self.inverse).reshape((rows,) + full)
+        # copied while the axes are still grouped: a copy over many size-2 axes one by one is slow
+        return np.ascontiguousarray(value.reshape((rows,) + self.moved).transpose(self.inverse)).reshape((rows,) + full)
 
 
 @dataclass
@@ -203,8 +204,9 @@ class _Step:
     left_sizes: tuple[int, ...]
     right_sizes: tuple[int, ...] = ()
     # sum
-    axes: tuple[int, ...] = ()  # axes of the left value summed (the batch axis is 0)
-    expand: tuple[int, ...] = ()  # per-row shape of the result with the summed axes kept as 1
+    axes: tuple[int, ...] = ()  # axes of the grouped left value summed (the batch axis is 0)
+    expand: tuple[int, ...] = ()  # grouped per-row shape of the result, the summed runs kept as 1
+    grouped: tuple[int, ...] = ()  # per-row sizes of the left value's runs of kept and of summed axes
     # product
     lmove: _Move | None = None  # the left operand from its own order to (S, L, C)
     rmove: _Move | None = None  # the right operand to (S, C, R)
@@ -292,6 +294,13 @@ class _Program:
             return node
         out_idx = tuple(s for s in idx if s in keep)
         out = self._new_node(out_idx, self.node_batched[node], self.node_static[node], self.node_grad[node])
+        # runs of adjacent axes that are all kept or all summed, so numpy loops over few long axes
+        runs: list[list] = []
+        for s in idx:
+            if runs and (s in keep) == runs[-1][0]:
+                runs[-1][1] *= self.sizes[s]
+            else:
+                runs.append([s in keep, self.sizes[s]])
         self.steps.append(
             _Step(
                 node,
@@ -299,8 +308,9 @@ class _Program:
                 out,
                 self._shape(out_idx),
                 self._shape(idx),
-                axes=axes,
-                expand=tuple(1 if s not in keep else self.sizes[s] for s in idx),
+                axes=tuple(1 + i for i, (kept, _) in enumerate(runs) if not kept),
+                expand=tuple(size if kept else 1 for kept, size in runs),
+                grouped=tuple(size for _, size in runs),
             )
         )
         return out
@@ -398,7 +408,8 @@ class _Program:
             rows = g.shape[0]
             if step.right < 0:
                 if wanted(step.left, want):
-                    grads[step.left] = np.broadcast_to(g.reshape((rows,) + step.expand), (rows,) + step.left_sizes)
+                    spread = np.broadcast_to(g.reshape((rows,) + step.expand), (rows,) + step.grouped)
+                    grads[step.left] = np.ascontiguousarray(spread).reshape((rows,) + step.left_sizes)
                 continue
             a, b = saved[step.out] if step.out in saved else _layout(step, values)
             gm = g.reshape((rows,) + step.gshape)
@@ -421,7 +432,8 @@ def _layout(step: _Step, values) -> tuple[np.ndarray, np.ndarray]:
 
 def _forward_step(step: _Step, values, saved) -> np.ndarray:
     if step.right < 0:
-        return values[step.left].sum(axis=step.axes)
+        value = values[step.left]
+        return value.reshape(value.shape[:1] + step.grouped).sum(axis=step.axes).reshape(value.shape[:1] + step.out_sizes)
     a, b = _layout(step, values)
     saved[step.out] = (a, b)
     out = np.matmul(a, b) if step.contracts else a * b
@@ -448,6 +460,7 @@ class _TableLeaf:
     observed_vars: tuple[str, ...]
     strides: tuple[int, ...]  # flat index of the observed configuration = sum state * stride
     kept: tuple[int, ...]  # shape of the axes left after slicing
+    unslice: _Move | None = None  # (observed axes, kept axes) back to the table's axis order
 
 
 @dataclass(frozen=True)
@@ -589,7 +602,8 @@ class CompiledEngine:
             batched = table_batch or bool(observed)
             idx.append((("#",) if batched else ()) + kept)
             needs_grad.append(all_grads or v in queries)
-            leaves.append(_TableLeaf(v, observed, observed_vars, strides, tuple(net.cards[a] for a in kept)))
+            unslice = _Move.between(observed_vars + kept, axes, net.cards) if observed else None
+            leaves.append(_TableLeaf(v, observed, observed_vars, strides, tuple(net.cards[a] for a in kept), unslice))
         for v in soft:
             idx.append(("#", v))
             needs_grad.append(False)
@@ -874,11 +888,12 @@ class CompiledEngine:
         if gradients:
             for v, pos in positions.items():
                 leaf = compiled.leaves[pos]
-                shape = (batch,) + self.tables[v].shape
+                table_shape = self.tables[v].shape
                 g = grads[pos] if pos in grads else np.zeros((1,) + leaf.kept)
                 if leaf.observed:
-                    g = _scatter(g, flat_index[pos], leaf, shape, batch)
-                out_grads[v] = np.broadcast_to(g, shape) / safe_z.reshape((-1,) + (1,) * len(shape[1:]))
+                    g = _scatter(g, flat_index[pos], leaf, table_shape, batch)
+                flat = np.broadcast_to(g.reshape(g.shape[0], -1), (batch, math.prod(table_shape)))
+                out_grads[v] = (flat / safe_z[:, None]).reshape((batch,) + table_shape)
         return EngineResult(marginals, np.asarray(log_z, dtype=float).reshape(batch), out_grads)
 
     def _rescued(self, compiled, states, soft, tables, queries, gradients, batch, log_z) -> EngineResult:
@@ -914,14 +929,12 @@ def _blas_threads(limit: int | None):
     return controller.limit(limits=limit, user_api="blas")
 
 
-def _scatter(g: np.ndarray, index: np.ndarray, leaf: _TableLeaf, shape: tuple[int, ...], batch: int) -> np.ndarray:
+def _scatter(g: np.ndarray, index: np.ndarray, leaf: _TableLeaf, table_shape: tuple[int, ...], batch: int) -> np.ndarray:
     """Derivatives of a sliced table put back at the observed entries of the full table (zeros elsewhere)."""
-    table_shape = shape[1:]
-    observed_cards = [table_shape[a] for a in leaf.observed]
-    full = np.zeros((batch, math.prod(observed_cards)) + leaf.kept)
-    full[np.arange(batch), np.broadcast_to(index, (batch,))] = np.broadcast_to(g, (batch,) + leaf.kept)
-    full = full.reshape((batch, *observed_cards) + leaf.kept)
-    return np.moveaxis(full, range(1, len(leaf.observed) + 1), [a + 1 for a in leaf.observed])
+    observed_configs = math.prod(table_shape[a] for a in leaf.observed)
+    full = np.zeros((batch, observed_configs, math.prod(leaf.kept)))
+    full[np.arange(batch), np.broadcast_to(index, (batch,))] = g.reshape(g.shape[0], -1)
+    return leaf.unslice.to_target(full, table_shape)  # from (observed axes, kept axes) to the table's order
 
 
 def _add_log_scale(result: EngineResult, log_scale: np.ndarray | float) -> EngineResult:
