@@ -107,13 +107,13 @@ class LruCache:
 
 @functools.lru_cache(maxsize=64)
 def _indicators(shape: tuple[int, ...], axes: tuple[int, ...]) -> np.ndarray:
-    """0/1 columns picking, for each queried axis, the joint's configurations in each state but the first."""
+    """0/1 columns: all ones (for P(e)), then for each queried axis its configurations in each state but the first."""
     size = math.prod(shape)
-    out = np.zeros((size, 0))
+    blocks = [np.ones((size, 1))]
     if axes:
         index = np.unravel_index(np.arange(size), shape)
-        blocks = [(index[a][:, None] == np.arange(1, shape[a])[None, :]).astype(float) for a in axes]
-        out = np.ascontiguousarray(np.concatenate(blocks, axis=1))
+        blocks += [(index[a][:, None] == np.arange(1, shape[a])[None, :]).astype(float) for a in axes]
+    out = np.ascontiguousarray(np.concatenate(blocks, axis=1))
     out.flags.writeable = False
     return out
 
@@ -270,7 +270,7 @@ class JointProgram:
             code = code * self.cards[a] + states[a]
         groups, which = (code[:1], None) if batch == 1 or np.all(code == code[0]) else np.unique(code, return_inverse=True)
         log_z = np.empty(batch)
-        joint = np.empty((batch, self.indicators.shape[1]))
+        joint = np.empty((batch, self.indicators.shape[1] - 1))
         active = (columns != self.width).sum(axis=0)
         for k, group in enumerate(groups):
             members = rows if which is None else np.flatnonzero(which == k)
@@ -299,10 +299,11 @@ class JointProgram:
         top = logs.max(axis=1)
         np.subtract(logs, top[:, None], out=logs)
         np.exp(logs, out=logs)
-        z = logs.sum(axis=1)
+        sums = logs @ self.indicators
+        z = sums[:, 0]
         impossible = top < _IMPOSSIBLE
         log_z[members] = np.where(impossible, -np.inf, np.log(np.where(impossible, 1.0, z)) + top)
-        joint[members] = (logs @ self.indicators) / np.where(impossible, np.inf, z)[:, None]
+        joint[members] = sums[:, 1:] / np.where(impossible, np.inf, z)[:, None]
 
     def _by_products(self, tables: _GroupTables, columns, members, log_z, joint) -> np.ndarray:
         """Rows with few observed states away from their factor's baseline, as products of table ratios.
@@ -337,10 +338,11 @@ class JointProgram:
             values = firsts[picked[0]]
             for slot in range(1, deepest):
                 np.multiply(values, ratios[picked[slot]], out=values)
-            z = values.sum(axis=1)
+            sums = values @ self.indicators
+            z = sums[:, 0]
             good = z > _PRODUCT_FLOOR
             log_z[block] = np.log(np.where(good, z, 1.0)) + shift
-            joint[block] = (values @ self.indicators) / np.where(good, z, 1.0)[:, None]
+            joint[block] = sums[:, 1:] / np.where(good, z, 1.0)[:, None]
             if not good.all():
                 failed.append(block[~good])
         return np.concatenate(failed) if failed else members[:0]
@@ -358,8 +360,8 @@ class _GroupTables:
     def first_answers(self, indicators: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``P(e)`` and the indicator sums of each first factor (a row of ``firsts``), made once."""
         if self._first_answers is None:
-            firsts = self.products()[1]
-            self._first_answers = (firsts.sum(axis=1), firsts @ indicators)
+            sums = self.products()[1] @ indicators
+            self._first_answers = (sums[:, 0], sums[:, 1:])
         return self._first_answers
 
     def products(self) -> tuple[np.ndarray, np.ndarray, float]:
