@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -186,32 +187,25 @@ def encode_cohort(model: DiagnosticModel, frame: pd.DataFrame, what: str = "diag
 
 def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index: pd.Index):
     """State indices (-1 = not observed in one state) and, for two-state variables, probabilities (NaN = none)."""
-    n = len(column)
-    codes = np.full(n, -1, dtype=np.intp)
-    probs = np.full(n, np.nan)
     if pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype):
-        missing = column.isna().to_numpy()
-        numbers_ = column.to_numpy(dtype=float)
-        given = np.flatnonzero(~missing)
-        bad = given[~((numbers_[given] >= 0.0) & (numbers_[given] <= 1.0))]
+        probs = column.to_numpy(dtype=float, copy=True)  # NaN: not observed
+        given = np.flatnonzero(~np.isnan(probs))
+        bad = given[~((probs[given] >= 0.0) & (probs[given] <= 1.0))]
         if len(given) and (len(legal) != 2 or len(bad)):
             position = int(bad[0]) if len(bad) else int(given[0])
-            _probability(var, legal, numbers_[position], index, position)  # raises, naming the row
-        probs[given] = numbers_[given]
-    else:
-        # each distinct cell value is checked once; rows then take their value's meaning
-        which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
-        state_of = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry serves missing cells (-1)
-        prob_of = np.full(len(uniques) + 1, np.nan)
-        lookup = {s: i for i, s in enumerate(legal)}
-        for u, value in enumerate(uniques):
-            if isinstance(value, str) and value in lookup:
-                state_of[u] = lookup[value]
-            elif not _is_missing(value):
-                prob_of[u] = _probability(var, legal, value, index, int(np.argmax(which == u)))
-        codes = state_of[which]
-        probs = prob_of[which]
-    return codes, (probs if len(legal) == 2 and np.any(~np.isnan(probs)) else None)
+            _probability(var, legal, probs[position], index, position)  # raises, naming the row
+        return np.full(len(column), -1, dtype=np.intp), (probs if len(given) else None)
+    # each distinct cell value is checked once; rows then take their value's meaning
+    which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    state_of = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry serves missing cells (-1)
+    prob_of = np.full(len(uniques) + 1, np.nan)
+    lookup = {s: i for i, s in enumerate(legal)}
+    for u, value in enumerate(uniques):
+        if isinstance(value, str) and value in lookup:
+            state_of[u] = lookup[value]
+        elif not _is_missing(value):
+            prob_of[u] = _probability(var, legal, value, index, int(np.argmax(which == u)))
+    return state_of[which], (prob_of[which] if np.any(~np.isnan(prob_of)) else None)
 
 
 def _probability(var: str, legal: tuple[str, ...], value, index: pd.Index, position: int) -> float:
@@ -308,10 +302,21 @@ def diagnose_batch(
             "(model.diagnose on one of them names them)."
         )
     result = pd.DataFrame(out, index=frame.index, columns=pd.Index(conditions, name="condition"))
-    from .provenance import provenance_of
-
-    result.attrs["provenance"] = provenance_of(model).to_dict()
+    result.attrs["provenance"] = _provenance(model)
     return result
+
+
+_PROVENANCE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _provenance(model: DiagnosticModel) -> dict:
+    """The model's provenance as a dict, looked up once per model (reading package metadata takes milliseconds)."""
+    found = _PROVENANCE.get(model)
+    if found is None:
+        from .provenance import provenance_of
+
+        found = _PROVENANCE[model] = provenance_of(model).to_dict()
+    return dict(found)
 
 
 def _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar) -> None:
