@@ -147,6 +147,11 @@ class DiagnosticModel:
         """Every variable -> its states."""
         return {name: v.states for name, v in self._spec.variables.items()}
 
+    @cached_property
+    def state_index(self) -> dict[str, pd.Index]:
+        """Every variable -> its states as a pandas Index (built once: indexes of result Series)."""
+        return {name: pd.Index(states, name=name) for name, states in self.state_map.items()}
+
     def parents(self, variable: str) -> tuple[str, ...]:
         """The parents of a variable, in table-axis order."""
         return self._variable(variable).parents

@@ -98,7 +98,9 @@ def condition_posteriors(
     log_z = np.asarray(result.log_evidence, dtype=float)
     out = np.zeros((log_z.shape[0], len(conditions)))
     for j, cond in enumerate(conditions):
-        if cond in likelihoods:
+        if cond in likelihoods and np.count_nonzero(likelihoods[cond]) == 1 and np.ndim(likelihoods[cond]) == 1:
+            out[:, j] = float(np.asarray(likelihoods[cond])[-1] != 0)  # observed: its posterior is the observation
+        elif cond in likelihoods:
             others = {k: v for k, v in likelihoods.items() if k != cond}
             prior = model.engine.run(others, [cond], tables=tables).marginals[cond]
             post = prior * np.asarray(likelihoods[cond], dtype=float)

@@ -342,31 +342,41 @@ def check_target(model: DiagnosticModel, target: str, evidence: NormalizedEviden
 
 
 def _clamped_runs(model: DiagnosticModel, likelihoods, evidence: NormalizedEvidence, rows: list[str]):
-    """log P(e), its gradients, and per row variable P(row present | e) with the gradients of log P(row, e)."""
-    base = model.engine.run(likelihoods, [], gradients=True)
-    log_pe = float(base.log_evidence[0])
+    """log P(e), its gradients, and per row variable P(row present | e) with the gradients of log P(row, e).
+
+    One batched engine run: row 0 is the evidence; row r adds the clamp
+    ``rows[r-1] = present`` as a likelihood (0, 1), the other rows carry a
+    neutral (1, 1) for that variable so that every row observes the same set.
+    """
+    clamped = [var for var in rows if var not in evidence.hard]
+    batch = 1 + len(clamped)
+    lk = dict(likelihoods)
+    for r, var in enumerate(clamped, start=1):
+        k = len(model.states(var))
+        base = np.asarray(likelihoods.get(var, np.ones(k)), dtype=float)
+        rowwise = np.tile(base, (batch, 1))
+        rowwise[r, :-1] = 0.0  # clamp to the last state (present)
+        lk[var] = rowwise
+    result = model.engine.run(lk, [], gradients=True)
+    log_pe = float(result.log_evidence[0])
     check_possible(model, evidence, log_pe)
-    grads = [{k: v[0] for k, v in base.gradients.items()}]
+    grads = [{k: v[0] for k, v in result.gradients.items()}]
+    position = {var: r for r, var in enumerate(clamped, start=1)}
     probs = []
     for var in rows:
-        states = model.states(var)
         if var in evidence.hard:
-            present = evidence.hard[var] == states[-1]
+            present = evidence.hard[var] == model.states(var)[-1]
             probs.append(1.0 if present else 0.0)
             grads.append(grads[0] if present else {})
             continue
-        clamp = np.zeros(len(states))
-        clamp[-1] = 1.0
-        lk = dict(likelihoods)
-        lk[var] = np.asarray(likelihoods.get(var, np.ones(len(states))), dtype=float) * clamp
-        res = model.engine.run(lk, [], gradients=True)
-        log_p = float(res.log_evidence[0])
+        r = position[var]
+        log_p = float(result.log_evidence[r])
         if not np.isfinite(log_p):  # the evidence rules the condition out at the current values
             probs.append(0.0)
             grads.append({})
             continue
         probs.append(float(np.exp(log_p - log_pe)))
-        grads.append({k: v[0] for k, v in res.gradients.items()})
+        grads.append({k: v[r] for k, v in result.gradients.items()})
     return np.array(probs), grads
 
 
@@ -428,15 +438,15 @@ def sensitivity(
     flip_to = [None if i is None else conditions[i] for i in flip_index]
 
     notes, covariation = [], []
-    for name in names:
-        table = params.at[name, "table"]
-        group = params.at[name, "group"]
+    # plain arrays: per-parameter pandas lookups would cost more than the analysis itself
+    table_col, group_col, derived_col = (params[c].to_numpy(dtype=object) for c in ("table", "group", "derived"))
+    for table, group, derived in zip(table_col, group_col, derived_col):
         note = []
         if not isinstance(table, str):
             note.append(NOTE_FORMULA)
         elif table not in relevant:
             note.append(NOTE_BARREN)
-        if isinstance(params.at[name, "derived"], str):
+        if isinstance(derived, str):
             note.append("derived parameter, frozen at its formula's value; varied here on its own")
         notes.append("; ".join(note) or None)
         covariation.append(

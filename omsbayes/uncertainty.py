@@ -32,6 +32,7 @@ Artif Intell 1996;88(1-2):143-161.
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from . import tables as _tables
+from .engine.compiled import SlicedTables
 from .errors import EvidenceError
 from .evidence import NormalizedEvidence
 from .provenance import Provenance, provenance_of
@@ -116,8 +118,12 @@ class Uncertainty(AnalysisResult):
         return plot_uncertainty(self, ax=ax, top=top, xscale=xscale)
 
 
-def _chunk_size(model: DiagnosticModel, variables: list[str], draws: int) -> int:
-    per_draw = 8 * sum(model.tables[v].size for v in variables)
+def _chunk_size(model: DiagnosticModel, variables: list[str], draws: int, restrict: Mapping[str, int]) -> int:
+    """Draws per chunk: the sliced tables of one chunk stay within CHUNK_BYTES."""
+    per_draw = 0
+    for v in variables:
+        axes = (v, *model.parents(v))
+        per_draw += 8 * math.prod(1 if a in restrict else len(model.states(a)) for a in axes)
     return int(max(1, min(draws, CHUNK_BYTES // max(per_draw, 1))))
 
 
@@ -142,10 +148,19 @@ def uncertainty(
     check_possible(model, ev, float(log_z[0]))
     point = point[0]
 
-    values = draw_parameters(model, draws, gen)
     relevant = model.engine.network.ancestors(set(likelihoods) | set(conditions))
     needed = [v for v in model.variables if v in relevant]
-    chunk = _chunk_size(model, needed, draws)
+    # draw only the parameters of the tables this query needs (each draws from its own stream)
+    values = draw_parameters(
+        model, draws, gen, parameters=[p for p in model.parameter_names if model.table_of(p) in relevant]
+    )
+    # Hard evidence: build only the observed slice of each table (most of the work with thousands of draws).
+    restrict = {
+        v: int(np.flatnonzero(lam)[0])
+        for v, lam in likelihoods.items()
+        if np.ndim(lam) == 1 and np.count_nonzero(lam) == 1 and np.max(lam) > 0
+    }
+    chunk = _chunk_size(model, needed, draws, restrict)
     starts = range(0, draws, chunk)
     from tqdm.auto import tqdm
 
@@ -154,7 +169,7 @@ def uncertainty(
     for start in bar:
         stop = min(draws, start + chunk)
         part = {k: v[start:stop] for k, v in values.items()}
-        tables = _tables.build_tables(model.spec, part, model.references, variables=needed)
+        tables = SlicedTables(_tables.build_tables(model.spec, part, model.references, variables=needed, restrict=restrict))
         post, lz = condition_posteriors(model, likelihoods, tables=tables)
         if not np.all(np.isfinite(lz)):
             raise EvidenceError(

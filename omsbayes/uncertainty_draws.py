@@ -7,11 +7,12 @@ the drawn inputs, so the constraints they encode hold in every draw.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .modelfile import evaluate_formula
+from .modelfile import evaluate_formula, formula_inputs
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
@@ -26,8 +27,13 @@ def as_generator(rng: int | np.random.Generator | None) -> np.random.Generator:
     return np.random.default_rng(rng)
 
 
-def draw_parameters(model: DiagnosticModel, draws: int, rng: int | np.random.Generator | None) -> dict[str, np.ndarray]:
-    """Draw every parameter ``draws`` times.
+def draw_parameters(
+    model: DiagnosticModel,
+    draws: int,
+    rng: int | np.random.Generator | None,
+    parameters: Iterable[str] | None = None,
+) -> dict[str, np.ndarray]:
+    """Draw every parameter (or only those asked for) ``draws`` times.
 
     Parameters
     ----------
@@ -38,6 +44,13 @@ def draw_parameters(model: DiagnosticModel, draws: int, rng: int | np.random.Gen
         Number of draws.
     rng : int, Generator or None
         Seed or generator; the same seed gives the same draws bit for bit.
+    parameters : iterable of str, optional
+        Draw only these (with the inputs of the derived ones among them, and
+        whole categorical groups). Each measured parameter (or group) draws
+        from its own child generator, spawned from ``rng`` in a fixed order, so
+        a parameter's draws are the same whichever others are drawn: an
+        analysis that needs fewer tables does not change the draws of the
+        parameters it shares with another.
 
     Returns
     -------
@@ -47,31 +60,52 @@ def draw_parameters(model: DiagnosticModel, draws: int, rng: int | np.random.Gen
     gen = as_generator(rng)
     spec = model.spec
     fixed = model.overrides
+    wanted = _with_inputs(spec, parameters) if parameters is not None else set(spec.parameters)
+    # draw units in a fixed order: categorical groups, then ungrouped measured parameters
+    units = [("group", g) for g in sorted(spec.groups)] + [
+        ("parameter", n) for n in sorted(spec.parameters) if spec.parameters[n].group is None and not spec.parameters[n].is_derived
+    ]
+    children = gen.spawn(len(units))
     out: dict[str, np.ndarray] = {}
-    # a fixed, sorted order keeps draws reproducible whatever dict order the file has
-    for gname in sorted(spec.groups):
-        group = spec.groups[gname]
-        members = [group.member(s) for s in group.states]
-        sample = group.uncertainty.sample(gen, draws)
-        for i, member in enumerate(members):
-            out[member] = sample[:, i]
-        if any(m in fixed for m in members):
-            for member in members:
-                out[member] = np.full(draws, model.values[member])
-    for name in sorted(spec.parameters):
-        p = spec.parameters[name]
-        if p.group is not None or p.is_derived:
-            continue
-        sample = p.uncertainty.sample(gen, draws)
-        out[name] = np.full(draws, model.values[name]) if name in fixed else sample
+    for (kind, name), child in zip(units, children):
+        if kind == "group":
+            group = spec.groups[name]
+            members = [group.member(s) for s in group.states]
+            if not wanted.intersection(members):
+                continue
+            if any(m in fixed for m in members):
+                for member in members:
+                    out[member] = np.full(draws, model.values[member])
+                continue
+            sample = group.uncertainty.sample(child, draws)
+            for i, member in enumerate(members):
+                out[member] = sample[:, i]
+        elif name in wanted:
+            p = spec.parameters[name]
+            out[name] = np.full(draws, model.values[name]) if name in fixed else p.uncertainty.sample(child, draws)
     for name, p in spec.parameters.items():  # file order: inputs come before what is derived from them
-        if p.is_derived:
+        if p.is_derived and name in wanted:
             out[name] = (
                 np.full(draws, model.values[name])
                 if name in fixed
                 else np.asarray(evaluate_formula(p.formula, out), dtype=float) * np.ones(draws)
             )
     return out
+
+
+def _with_inputs(spec, parameters: Iterable[str]) -> set[str]:
+    """The parameters and, recursively, the inputs of the derived ones among them."""
+    wanted: set[str] = set()
+    stack = list(parameters)
+    while stack:
+        name = stack.pop()
+        if name in wanted:
+            continue
+        wanted.add(name)
+        p = spec.parameters[name]
+        if p.is_derived:
+            stack.extend(formula_inputs(p.formula))
+    return wanted
 
 
 def derived_interval(model: DiagnosticModel, name: str, level: float = 0.95) -> tuple[float, float]:

@@ -138,3 +138,30 @@ def test_reference_prevalence_is_frozen_at_file_values(model):
     before = model.query(["aca"], {}, age=2)["aca"]["present"]
     after = doubled.query(["aca"], {}, age=2)["aca"]["present"]
     assert after > before
+
+
+def test_restricted_tables_are_slices_of_full_tables(model):
+    """Building only the observed slice (for thousands of draws) gives exactly the full table's slice."""
+    from omsbayes.uncertainty_draws import draw_parameters
+
+    values = draw_parameters(model, 7, rng=3)
+    restrict = {"age": 1, "ataxia": 1, "onset": 1, "opsoclonus": 0, "oms": 1, "urine_catecholamines": 1}
+    for name in ("ataxia", "onset", "opsoclonus", "urine_catecholamines", "oms", "recent_infection", "age", "abdominal_mass"):
+        var = model.spec.variables[name]
+        full = tables.build_table(model.spec, var, values, model.references)
+        part = tables.build_table(model.spec, var, values, model.references, restrict)
+        axes = (name, *var.parents)
+        index = (slice(None),) + tuple(slice(restrict[a], restrict[a] + 1) if a in restrict else slice(None) for a in axes)
+        np.testing.assert_array_equal(part, full[index], err_msg=name)
+
+
+def test_batch_last_layout_gives_the_same_tables(model):
+    """Draws built in one batch equal the tables built one draw at a time."""
+    from omsbayes.uncertainty_draws import draw_parameters
+
+    values = draw_parameters(model, 3, rng=11)
+    batched = tables.build_tables(model.spec, values, model.references)
+    for i in range(3):
+        single = tables.build_tables(model.spec, {k: v[i] for k, v in values.items()}, model.references)
+        for name in ("ataxia", "onset", "oms", "anti_hu", "age"):
+            np.testing.assert_array_equal(batched[name][i], single[name], err_msg=name)

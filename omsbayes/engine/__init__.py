@@ -85,7 +85,8 @@ def posterior_arrays(
 def run_query(model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence, engine: str) -> dict[str, pd.Series]:
     """Posterior Series per variable (see :meth:`DiagnosticModel.query`)."""
     arrays, _ = posterior_arrays(model, variables, evidence, engine)
-    return {v: pd.Series(arrays[v], index=list(model.states(v)), name=v) for v in variables}
+    index = model.state_index
+    return {v: pd.Series(arrays[v], index=index[v], name=v, copy=False) for v in variables}
 
 
 def _conflict_error(model: DiagnosticModel, evidence: NormalizedEvidence) -> EvidenceError:

@@ -60,7 +60,7 @@ import opt_einsum
 
 from .joint import JointProgram, LruCache, build_joint
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS", "JOINT_LIMIT"]
+__all__ = ["CompiledEngine", "EngineResult", "Network", "SlicedTables", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS", "JOINT_LIMIT"]
 
 #: Default bound (bytes) on the intermediates one chunk of a batch may hold.
 MEMORY_BUDGET_BYTES = 256 * 2**20
@@ -463,6 +463,17 @@ class _TableLeaf:
     unslice: _Move | None = None  # (observed axes, kept axes) back to the table's axis order
 
 
+class SlicedTables(dict):
+    """Batched tables already sliced at the hard evidence of the run they are given to.
+
+    Each hard-observed axis of a table (the variable itself or a parent) has
+    size 1 and holds the observed state, as :func:`omsbayes.tables.build_table`
+    builds them with ``restrict``. Building only these slices is most of the
+    saving when thousands of parameter draws are run for one case.
+    Derivatives are not available with sliced tables.
+    """
+
+
 @dataclass(frozen=True)
 class _SoftLeaf:
     var: str
@@ -687,6 +698,8 @@ class CompiledEngine:
         overlap = set(likelihoods) & set(queries)
         if overlap:
             raise ValueError(f"cannot query observed variable(s) {sorted(overlap)}")
+        if gradients and isinstance(tables, SlicedTables):
+            raise ValueError("derivatives need whole tables, not tables sliced at the evidence")
         states: dict[str, np.ndarray] = {}
         soft: dict[str, np.ndarray] = {}
         log_scale: np.ndarray | float = 0.0
@@ -846,8 +859,9 @@ class CompiledEngine:
                 flat_index.append(None)
                 continue
             index = 0
-            for var, stride in zip(leaf.observed_vars, leaf.strides):
-                index = index + states[var] * stride
+            if not isinstance(tables, SlicedTables):  # sliced tables hold only the observed state
+                for var, stride in zip(leaf.observed_vars, leaf.strides):
+                    index = index + states[var] * stride
             index = np.asarray(index, dtype=np.intp)
             flat_index.append(index)
             if tables is None:
@@ -974,7 +988,7 @@ def _select(rows, states, soft, tables):
     return (
         {k: _rows(v, rows, 1) for k, v in states.items()},
         {k: _rows(v, rows, 2) for k, v in soft.items()},
-        None if tables is None else {k: _rows(v, rows, 2) for k, v in tables.items()},
+        None if tables is None else type(tables)({k: _rows(v, rows, 2) for k, v in tables.items()}),
     )
 
 
