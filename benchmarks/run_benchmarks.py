@@ -255,14 +255,14 @@ def one_case(model, reference: Pgmpy, report: Report, repeat: int) -> None:
         first = timed(lambda: fresh.run(likelihoods, queries))  # noqa: B023
         ours, ref = paired(lambda: model.engine.run(likelihoods, queries), lambda: reference.query(ev.hard), 5 * repeat)  # noqa: B023
         public, ref_public = paired(
-            lambda: model.query(evidence=case.evidence, age=case.age_years), lambda: reference.query(ev.hard), 3 * repeat  # noqa: B023
+            lambda: model.posteriors(case.evidence, age=case.age_years), lambda: reference.query(ev.hard), 3 * repeat  # noqa: B023
         )
         got, expected = model.engine.run(likelihoods, queries), reference.query(ev.hard)
         worst = max(float(np.abs(got.marginals[q][0] - expected[q]).max()) for q in queries)
         rows.append((ours, ref, public, ref_public, first))
         print(
             f"  {case.id:<40} pgmpy {fmt_time(ref):>9}  engine {fmt_time(ours):>9} ({ref / ours:5.1f}x)  "
-            f"model.query {fmt_time(public):>9} ({ref_public / public:5.1f}x)  first run {fmt_time(first):>9}  "
+            f"model.posteriors {fmt_time(public):>9} ({ref_public / public:5.1f}x)  first run {fmt_time(first):>9}  "
             f"|diff| {worst:.1e}"
         )
     ratios = [r[1] / r[0] for r in rows]
@@ -270,13 +270,13 @@ def one_case(model, reference: Pgmpy, report: Report, repeat: int) -> None:
     firsts = [r[4] for r in rows]
     print(
         f"  ratio over the vignettes: engine median {statistics.median(ratios):.1f}x (lowest {min(ratios):.1f}x); "
-        f"model.query median {statistics.median(ratios_query):.1f}x (lowest {min(ratios_query):.1f}x)"
+        f"model.posteriors median {statistics.median(ratios_query):.1f}x (lowest {min(ratios_query):.1f}x)"
     )
     print(f"  compile + first run of a new pattern: median {fmt_time(statistics.median(firsts))}, max {fmt_time(max(firsts))}")
     middle = sorted(rows, key=lambda r: r[1] / r[0])[len(rows) // 2]  # the vignette with the median ratio
     report.add("one case, warm: engine (median vignette)", middle[0], middle[1], "warm", ">= 5x", min(ratios) >= 5)
     middle = sorted(rows, key=lambda r: r[3] / r[2])[len(rows) // 2]
-    report.add("one case, warm: model.query (median vignette)", middle[2], middle[3], "warm", ">= 5x", min(ratios_query) >= 5)
+    report.add("one case, warm: model.posteriors (median vignette)", middle[2], middle[3], "warm", ">= 5x", min(ratios_query) >= 5)
     report.add(
         "compile a new pattern + first run (slowest)",
         max(firsts),

@@ -252,3 +252,13 @@ def test_no_nan_anywhere_in_extreme_evidence(model):
     dx = model.diagnose(evidence, age=40)
     assert np.isfinite(dx.posterior).all()
     assert np.isfinite(dx.log_evidence) and dx.log_evidence < -50
+
+
+def test_posteriors_is_diagnose_without_the_extras(model, vignettes):
+    for case in vignettes:
+        fast = model.posteriors(case.evidence, age=case.age_years)
+        full = model.diagnose(case.evidence, age=case.age_years).posterior
+        np.testing.assert_array_equal(fast.to_numpy(), full.to_numpy())
+        assert list(fast.index) == model.conditions
+    with pytest.raises(EvidenceError, match=r"The 'age' parameter of posteriors must be a number of years"):
+        model.posteriors({}, age=-1)
