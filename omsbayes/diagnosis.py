@@ -285,11 +285,11 @@ class Diagnosis:
         """The condition with the highest posterior."""
         return str(self.posterior.idxmax())
 
-    def plot(self, ax=None, top: int | None = None):
+    def plot(self, ax=None, top: int | None = None, xscale: str = "auto"):
         """Prior vs posterior horizontal bars; returns the Axes (see :func:`omsbayes.plotting.plot_diagnosis`)."""
         from .plotting import plot_diagnosis
 
-        return plot_diagnosis(self, ax=ax, top=top)
+        return plot_diagnosis(self, ax=ax, top=top, xscale=xscale)
 
     def to_dict(self) -> dict:
         """A JSON-ready dict of the whole result."""

@@ -159,6 +159,17 @@ def test_plot_draws_prior_and_posterior_bars(model):
     np.testing.assert_allclose([b.get_width() for b in prior], table["prior"])
     assert [t.get_text() for t in ax.get_yticklabels()] == list(table["label"])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["prior (age only)", "posterior"]
+    assert ax.get_xscale() == "log"  # priors are a few per million: a linear axis would hide them
+    labels = {t.get_text() for t in ax.texts}
+    assert f"{dx.prior['oms']:.1e}" in labels
+
+
+def test_plot_linear_scale_on_request(model):
+    dx = model.diagnose({"opsoclonus": "present", "ataxia": "present"}, age=1.5)
+    ax = dx.plot(xscale="linear")
+    assert ax.get_xscale() == "linear" and ax.get_xlim() == (0, 1.12)
+    with pytest.raises(ValueError, match="xscale must be 'auto', 'log' or 'linear'"):
+        dx.plot(xscale="logit")
 
 
 def test_plot_on_given_axes_with_top(model):
