@@ -130,9 +130,9 @@ def test_widget_draws_the_posterior_with_the_package_plot(model, monkeypatch):
     drawn = []
     original = plotting.plot_diagnosis
 
-    def spy(diagnosis, ax=None, top=None):
+    def spy(diagnosis, ax=None, top=None, **options):
         drawn.append((diagnosis, top))
-        return original(diagnosis, ax=ax, top=top)
+        return original(diagnosis, ax=ax, top=top, **options)
 
     monkeypatch.setattr(plotting, "plot_diagnosis", spy)
     explorer = Explorer(model, age=1.5, evidence=CASE)
