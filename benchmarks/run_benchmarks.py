@@ -347,7 +347,7 @@ def cohort(model, reference: Pgmpy, report: Report, n: int, sample: int, repeat:
 
     engine = model.engine
     print(f"  memory: each pattern runs in chunks whose intermediates fit the budget ({engine.threads} worker threads share it)")
-    for k, (hard, soft) in enumerate(patterns):
+    for hard, soft in patterns:
         queries = [c for c in model.conditions if c not in hard]
         per_row = engine.bytes_per_row(hard, soft, queries)
         chunk = engine.chunk_size(hard, soft, queries)

@@ -327,7 +327,7 @@ class Diagnosis:
         lines = [f"Age: {age}", "Evidence: " + (", ".join(f"{k}={v}" for k, v in self.evidence.items() if k != "age") or "none"), ""]
         width = max(len(str(x)) for x in table["label"])
         lines.append(f"{'rank':>4}  {'condition':<{width}}  {'prior':>9}  {'posterior':>9}")
-        for name, row in table.iterrows():
+        for _, row in table.iterrows():
             lines.append(f"{row['rank']:>4}  {row['label']:<{width}}  {row['prior']:>9.2e}  {row['posterior']:>9.4f}")
         lines.append("")
         lines.append(self.criteria.summary())

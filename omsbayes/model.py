@@ -10,7 +10,7 @@ import hashlib
 from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -909,6 +909,3 @@ def _check_table(spec: ModelSpec, name: str, cpt: np.ndarray) -> None:
             spec.variables[name].line,
         )
 
-
-def values_array(model: DiagnosticModel) -> dict[str, Any]:  # pragma: no cover - helper for engines
-    return model.values

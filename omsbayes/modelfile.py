@@ -29,7 +29,7 @@ from typing import Any
 
 from .distributions import Uncertainty
 from .errors import ModelFileError, did_you_mean
-from .yamlio import LineDict, line_of, read_yaml
+from .yamlio import line_of, read_yaml
 
 __all__ = [
     "AgeMap",
@@ -532,7 +532,7 @@ def _parse_causes_noisy_or(ctx, raw, node, var_name, age_states, age_groups, par
                 when = row.get("when", {}) or {}
                 if not isinstance(when, Mapping):
                     ctx.fail(f"{what}: 'when' must map variables to states.", row, "when")
-                for wvar, wstate in when.items():
+                for wvar in when:
                     if wvar not in variables_raw:
                         ctx.fail(f"{what}: 'when' names unknown variable '{wvar}'." + did_you_mean(wvar, variables_raw), when, wvar)
                 rows.append(

@@ -127,9 +127,6 @@ class _Grid:
         """Full shape of an array on the grid: parent axes, then batch axes."""
         return self.cards + self.batch
 
-    def full(self, arr: np.ndarray) -> np.ndarray:
-        return np.broadcast_to(arr, self.shape)
-
 
 def reference_prevalences(spec: ModelSpec, values: Mapping[str, float]) -> dict[str, np.ndarray]:
     """Reference prevalence by age of every trigger variable, from the given values.
@@ -193,7 +190,6 @@ def build_table(
 
 def _state_arrays(spec, var, values, refs, grid: _Grid, wanted: list[int]) -> dict[int, np.ndarray]:
     """P(var = state | parents) on the grid, for the wanted state indices only."""
-    batch = grid.batch
     recipe = var.table
     kind = recipe["kind"]
     if kind == "categorical":

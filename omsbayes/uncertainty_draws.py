@@ -120,7 +120,7 @@ def derived_interval(model: DiagnosticModel, name: str, level: float = 0.95) -> 
     if key not in _INTERVALS:
         gen = np.random.default_rng(20041)
         values: dict[str, np.ndarray] = {}
-        for gname, group in spec.groups.items():
+        for group in spec.groups.values():
             sample = group.uncertainty.sample(gen, 20000)
             for i, state in enumerate(group.states):
                 values[group.member(state)] = sample[:, i]

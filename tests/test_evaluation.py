@@ -8,7 +8,6 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import omsbayes
 from omsbayes import CaseFileError, load_cases
 from omsbayes.cases import Case
 from omsbayes.evaluation import evaluate

@@ -56,7 +56,7 @@ def test_card_gives_value_interval_distribution_and_source(model, card):
     assert cells[4] == p.distribution
     assert cells[5].startswith("[nb-incidence-infant-seer-gurney](#ev-nb-incidence-infant-seer-gurney)")
     citation = model.spec.evidence["nb-incidence-infant-seer-gurney"].source
-    assert f'<a id="ev-nb-incidence-infant-seer-gurney"></a>' in card and citation.split(".")[0] in card
+    assert '<a id="ev-nb-incidence-infant-seer-gurney"></a>' in card and citation.split(".")[0] in card
 
 
 def test_card_lists_expert_estimates_apart_with_their_reasons(model, card):
