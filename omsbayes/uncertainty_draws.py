@@ -65,14 +65,18 @@ def draw_parameters(
     units = [("group", g) for g in sorted(spec.groups)] + [
         ("parameter", n) for n in sorted(spec.parameters) if spec.parameters[n].group is None and not spec.parameters[n].is_derived
     ]
-    children = gen.spawn(len(units))
+    # Seed sequences for every unit, as Generator.spawn would make them; a
+    # Generator (the costly part) only for the units drawn.
+    seeds = gen.bit_generator.seed_seq.spawn(len(units))
+    bit_generator = type(gen.bit_generator)
     out: dict[str, np.ndarray] = {}
-    for (kind, name), child in zip(units, children):
+    for (kind, name), seed in zip(units, seeds):
         if kind == "group":
             group = spec.groups[name]
             members = [group.member(s) for s in group.states]
             if not wanted.intersection(members):
                 continue
+            child = np.random.Generator(bit_generator(seed))
             if any(m in fixed for m in members):
                 for member in members:
                     out[member] = np.full(draws, model.values[member])
@@ -82,7 +86,11 @@ def draw_parameters(
                 out[member] = sample[:, i]
         elif name in wanted:
             p = spec.parameters[name]
-            out[name] = np.full(draws, model.values[name]) if name in fixed else p.uncertainty.sample(child, draws)
+            out[name] = (
+                np.full(draws, model.values[name])
+                if name in fixed
+                else p.uncertainty.sample(np.random.Generator(bit_generator(seed)), draws)
+            )
     for name, p in spec.parameters.items():  # file order: inputs come before what is derived from them
         if p.is_derived and name in wanted:
             out[name] = (
