@@ -80,6 +80,7 @@ class NormalizedEvidence:
     soft: dict[str, np.ndarray]
     age_years: float | None
     age_bin: str | None
+    setting: str | None = None
 
     def likelihoods(self, model_states: Mapping[str, tuple[str, ...]]) -> dict[str, np.ndarray]:
         """Every observed variable as a likelihood vector (hard = one-hot)."""

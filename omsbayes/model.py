@@ -6,6 +6,7 @@ returns a new model; the tables are built lazily and cached.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Mapping
 from functools import cached_property
@@ -20,6 +21,7 @@ from .errors import EvidenceError, ModelFileError, did_you_mean
 from .evidence import NormalizedEvidence, normalize_evidence
 from .modelfile import EXPERT, ModelSpec, evaluate_formula, formula_inputs, read_model, recipe_parameters
 from .paths import default_model_path
+from .settings import with_setting
 
 if TYPE_CHECKING:  # pragma: no cover
     from .diagnosis import Diagnosis
@@ -368,10 +370,51 @@ class DiagnosticModel:
 
     # -- evidence ----------------------------------------------------------------
     def normalize(self, evidence: Mapping | None, age: float | None = None, what: str = "diagnose") -> NormalizedEvidence:
-        """Check evidence and age against the model (see :mod:`omsbayes.evidence`)."""
-        return normalize_evidence(
-            evidence, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what
-        )
+        """Check evidence and age against the model (see :mod:`omsbayes.evidence`).
+
+        A ``"setting"`` key in the evidence names the clinical setting; without
+        one the model's default setting applies (see :mod:`omsbayes.settings`).
+        The setting applied is recorded as ``.setting``.
+        """
+        from .evidence import age_to_bin
+        from .settings import resolve_setting
+
+        age_bin = None
+        if age is not None:
+            age_bin = age_to_bin(age, self._spec.age_states, self._spec.age_bins_years, what)
+        elif isinstance(evidence, Mapping) and isinstance(evidence.get("age"), str):
+            age_bin = evidence["age"] if evidence["age"] in self._spec.age_states else None
+        if evidence is not None and not isinstance(evidence, Mapping):
+            return normalize_evidence(evidence, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what)
+        setting, expanded = resolve_setting(self._spec, evidence, age_bin, what)
+        ev = normalize_evidence(expanded, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what)
+        return dataclasses.replace(ev, setting=setting)
+
+    @property
+    def settings(self) -> pd.DataFrame:
+        """The clinical settings a query can describe (``setting=`` of every analysis).
+
+        One row per setting: label, description, the evidence it adds on the
+        selection variables, the age bins it is meant for, which queries use it
+        by default, and its sources. See :mod:`omsbayes.settings`.
+        """
+        from .settings import settings_frame
+
+        return settings_frame(self._spec)
+
+    def default_setting(self, evidence: Mapping | None = None, age: float | None = None) -> str | None:
+        """The setting that ``setting=None`` stands for with this evidence and age (None: the model has none)."""
+        return self.normalize(evidence, age, what="default_setting").setting
+
+    @property
+    def residual_conditions(self) -> list[str]:
+        """The catch-all "other cause" conditions (not diagnoses of their own)."""
+        return [c for c in self.conditions if self._spec.variables[c].residual]
+
+    @property
+    def listed_conditions(self) -> list[str]:
+        """The conditions that are diagnoses: :attr:`conditions` less the residual ones."""
+        return [c for c in self.conditions if not self._spec.variables[c].residual]
 
     # -- engines -----------------------------------------------------------------
     @cached_property
@@ -431,6 +474,7 @@ class DiagnosticModel:
         evidence: Mapping | None = None,
         age: float | None = None,
         engine: str = "compiled",
+        setting: str | None = None,
     ) -> dict[str, pd.Series]:
         """Posterior distribution of each variable given evidence.
 
@@ -445,6 +489,9 @@ class DiagnosticModel:
         engine : {"compiled", "pgmpy"}
             The compiled engine (default) or pgmpy's VariableElimination
             (the reference; slower).
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -456,10 +503,10 @@ class DiagnosticModel:
         names = self.conditions if variables is None else list(variables)
         for name in names:
             self._variable(name)
-        ev = self.normalize(evidence, age, what="query")
+        ev = self.normalize(with_setting(evidence, setting), age, what="query")
         return run_query(self, names, ev, engine)
 
-    def posteriors(self, evidence: Mapping | None = None, age: float | None = None) -> pd.Series:
+    def posteriors(self, evidence: Mapping | None = None, age: float | None = None, setting: str | None = None) -> pd.Series:
         """P(present | evidence, age) of every condition: the fast path of :meth:`diagnose`.
 
         Parameters
@@ -468,6 +515,9 @@ class DiagnosticModel:
             As for :meth:`diagnose`.
         age : float, optional
             Age in years.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -483,7 +533,7 @@ class DiagnosticModel:
         """
         from .engine import posterior_arrays
 
-        ev = self.normalize(evidence, age, what="posteriors")
+        ev = self.normalize(with_setting(evidence, setting), age, what="posteriors")
         arrays, _ = posterior_arrays(self, self.conditions, ev)
         return pd.Series([arrays[c][-1] for c in self.conditions], index=self._conditions_index, name="posterior")
 
@@ -491,7 +541,7 @@ class DiagnosticModel:
     def _conditions_index(self) -> pd.Index:
         return pd.Index(self.conditions, name="condition")
 
-    def diagnose(self, evidence: Mapping | None = None, age: float | None = None) -> Diagnosis:
+    def diagnose(self, evidence: Mapping | None = None, age: float | None = None, setting: str | None = None) -> Diagnosis:
         """Posterior probability of every condition given the evidence and age.
 
         Parameters
@@ -502,6 +552,9 @@ class DiagnosticModel:
             Evidence may be on any variable, conditions included.
         age : float, optional
             Age in years (mapped to the model's age bins); None = unknown.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -526,7 +579,7 @@ class DiagnosticModel:
         """
         from .diagnosis import diagnose
 
-        return diagnose(self, evidence, age)
+        return diagnose(self, with_setting(evidence, setting), age)
 
     def diagnose_batch(
         self,
@@ -534,6 +587,7 @@ class DiagnosticModel:
         progress: bool = False,
         memory_budget: int | None = None,
         dedupe: bool = True,
+        setting: str | None = None,
     ) -> pd.DataFrame:
         """Posterior probability of every condition for every case of a cohort.
 
@@ -553,6 +607,9 @@ class DiagnosticModel:
         dedupe : bool
             Compute each distinct evidence row once (default). The answers are
             the same either way.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -582,10 +639,15 @@ class DiagnosticModel:
         """
         from .batch import diagnose_batch
 
+        from .settings import frame_with_settings
+
+        frame = frame_with_settings(self._spec, frame, setting)
         return diagnose_batch(self, frame, progress=progress, memory_budget=memory_budget, dedupe=dedupe)
 
     # -- analyses (omsbayes.sensitivity, .uncertainty, .information, .scenarios) --
-    def sensitivity(self, evidence: Mapping | None = None, age: float | None = None, target: str = "oms") -> Sensitivity:
+    def sensitivity(
+        self, evidence: Mapping | None = None, age: float | None = None, target: str = "oms", setting: str | None = None
+    ) -> Sensitivity:
         """One-way sensitivity of P(target present | evidence) to every parameter, in one pass.
 
         Differentiates the network polynomial once (no re-inference per
@@ -602,6 +664,9 @@ class DiagnosticModel:
             Age in years.
         target : str
             A two-state variable not observed as hard evidence (default ``"oms"``).
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -639,7 +704,7 @@ class DiagnosticModel:
         """
         from .sensitivity import sensitivity
 
-        return sensitivity(self, evidence, age, target)
+        return sensitivity(self, with_setting(evidence, setting), age, target)
 
     def uncertainty(
         self,
@@ -648,6 +713,7 @@ class DiagnosticModel:
         draws: int = 2000,
         rng: int | np.random.Generator | None = None,
         progress: bool | None = None,
+        setting: str | None = None,
     ) -> Uncertainty:
         """Second-order uncertainty: every condition's posterior over draws of all parameters.
 
@@ -663,6 +729,9 @@ class DiagnosticModel:
             Seed or generator; the same seed gives identical results bit for bit.
         progress : bool, optional
             Show a progress bar (default: only on a terminal); False switches it off.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -677,9 +746,9 @@ class DiagnosticModel:
         """
         from .uncertainty import uncertainty
 
-        return uncertainty(self, evidence, age, draws=draws, rng=rng, progress=progress)
+        return uncertainty(self, with_setting(evidence, setting), age, draws=draws, rng=rng, progress=progress)
 
-    def evidence_impact(self, evidence: Mapping | None, age: float | None = None) -> EvidenceImpact:
+    def evidence_impact(self, evidence: Mapping | None, age: float | None = None, setting: str | None = None) -> EvidenceImpact:
         """What each observed item does: posteriors without it and with it flipped, and its likelihood ratio.
 
         Parameters
@@ -688,6 +757,9 @@ class DiagnosticModel:
             As for :meth:`diagnose` (at least one item).
         age : float, optional
             Age in years (counted as an item when given).
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -703,10 +775,14 @@ class DiagnosticModel:
         """
         from .information import evidence_impact
 
-        return evidence_impact(self, evidence, age)
+        return evidence_impact(self, with_setting(evidence, setting), age)
 
     def value_of_information(
-        self, evidence: Mapping | None = None, age: float | None = None, candidates: list[str] | None = None
+        self,
+        evidence: Mapping | None = None,
+        age: float | None = None,
+        candidates: list[str] | None = None,
+        setting: str | None = None,
     ) -> ValueOfInformation:
         """Rank unobserved findings and tests by the expected effect of their result ("which test next").
 
@@ -718,6 +794,9 @@ class DiagnosticModel:
             Age in years.
         candidates : list of str, optional
             Variables to consider (default: every finding and test not observed).
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -739,9 +818,11 @@ class DiagnosticModel:
         """
         from .information import value_of_information
 
-        return value_of_information(self, evidence, age, candidates)
+        return value_of_information(self, with_setting(evidence, setting), age, candidates)
 
-    def what_if(self, evidence: Mapping | None, scenarios: Mapping[str, Mapping], age: float | None = None) -> WhatIf:
+    def what_if(
+        self, evidence: Mapping | None, scenarios: Mapping[str, Mapping], age: float | None = None, setting: str | None = None
+    ) -> WhatIf:
         """Posteriors of every condition under named scenarios.
 
         Parameters
@@ -756,6 +837,9 @@ class DiagnosticModel:
             ``{"no mass": {"abdominal_mass": None}, "rarer NB": {"neuroblastoma.incidence.toddler": 1e-6}}``.
         age : float, optional
             Baseline age in years.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -765,9 +849,9 @@ class DiagnosticModel:
         """
         from .scenarios import what_if
 
-        return what_if(self, evidence, scenarios, age)
+        return what_if(self, with_setting(evidence, setting), scenarios, age)
 
-    def sweep_age(self, evidence: Mapping | None = None, ages: list[float] | None = None) -> Sweep:
+    def sweep_age(self, evidence: Mapping | None = None, ages: list[float] | None = None, setting: str | None = None) -> Sweep:
         """Posterior of every condition in each age bin (or at given ages in years).
 
         Parameters
@@ -776,6 +860,9 @@ class DiagnosticModel:
             As for :meth:`diagnose`, without an age.
         ages : list of float, optional
             Ages in years; default one point per age bin.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -783,7 +870,7 @@ class DiagnosticModel:
         """
         from .scenarios import sweep_age
 
-        return sweep_age(self, evidence, ages)
+        return sweep_age(self, with_setting(evidence, setting), ages)
 
     def sweep_parameter(
         self,
@@ -793,6 +880,7 @@ class DiagnosticModel:
         factors: list[float] | None = None,
         age: float | None = None,
         points: int = 21,
+        setting: str | None = None,
     ) -> Sweep:
         """Posterior of every condition as a parameter (or several, scaled together) changes.
 
@@ -813,6 +901,9 @@ class DiagnosticModel:
             Age in years.
         points : int
             Number of default points.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -821,9 +912,13 @@ class DiagnosticModel:
         """
         from .scenarios import sweep_parameter
 
-        return sweep_parameter(self, evidence, parameters, values=values, factors=factors, age=age, points=points)
+        return sweep_parameter(
+            self, with_setting(evidence, setting), parameters, values=values, factors=factors, age=age, points=points
+        )
 
-    def evidence_trajectory(self, evidence: Mapping, order: list[str] | None = None, age: float | None = None) -> Sweep:
+    def evidence_trajectory(
+        self, evidence: Mapping, order: list[str] | None = None, age: float | None = None, setting: str | None = None
+    ) -> Sweep:
         """Posteriors as the evidence items are added one at a time (the course of a case).
 
         Parameters
@@ -835,6 +930,9 @@ class DiagnosticModel:
             items left out follow in that order).
         age : float, optional
             Age in years, known from the start.
+        setting : str, optional
+            The clinical setting (a name from :attr:`settings`); default: the
+            model's rule for the age and onset (see :mod:`omsbayes.settings`).
 
         Returns
         -------
@@ -843,7 +941,7 @@ class DiagnosticModel:
         """
         from .scenarios import evidence_trajectory
 
-        return evidence_trajectory(self, evidence, order, age)
+        return evidence_trajectory(self, with_setting(evidence, setting), order, age)
 
 
 # ---------------------------------------------------------------------------

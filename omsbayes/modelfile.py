@@ -39,6 +39,8 @@ __all__ = [
     "GroupSpec",
     "VariableSpec",
     "TargetSpec",
+    "SettingSpec",
+    "DefaultSetting",
     "EvidenceEntry",
     "read_model",
     "ROLES",
@@ -149,6 +151,35 @@ class VariableSpec:
     parents: tuple[str, ...]
     table: dict  # normalised recipe, see _parse_table
     line: int | None
+    residual: bool = False  # a catch-all "other cause" condition, not a diagnosis of its own
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """A clinical setting: the reference class a query describes.
+
+    A setting is hard evidence on the model's selection variables (where the
+    patient is seen), so that priors become P(condition | age, setting) by
+    Bayes' rule from the population incidences; ``general_population`` adds
+    none.
+    """
+
+    name: str
+    label: str
+    description: str
+    evidence: dict  # variable -> state
+    ages: tuple[str, ...]  # the age bins it is meant for (all when empty)
+    sources: tuple[str, ...]
+    line: int | None
+
+
+@dataclass(frozen=True)
+class DefaultSetting:
+    """How ``setting=None`` is resolved: by age group, and by a chronic onset."""
+
+    by_age: dict  # age bin -> setting name
+    age_unknown: str
+    chronic_onset: str | None  # setting when the onset is observed as 'chronic'
 
 
 @dataclass(frozen=True)
@@ -161,6 +192,7 @@ class TargetSpec:
     state: str
     evidence: dict
     age: Any  # None, a bin name, a list of bin names, or years
+    setting: str | None
     low: float
     high: float
     sources: tuple[str, ...]
@@ -188,6 +220,9 @@ class ModelSpec:
     targets: tuple[TargetSpec, ...]
     files: dict[str, Path] = field(default_factory=dict)
     gaps: tuple[str, ...] = ()
+    settings: dict[str, SettingSpec] = field(default_factory=dict)
+    default_setting: DefaultSetting | None = None
+    selection: tuple[str, ...] = ()  # variables that say where the patient is seen
 
     def variables_with_role(self, role: str) -> list[str]:
         """Names of the variables with this role, in file order."""
@@ -664,7 +699,7 @@ def _binary(ctx, var_name, states, node):
 # ---------------------------------------------------------------------------
 # targets
 # ---------------------------------------------------------------------------
-def _read_targets(path: Path, evidence, variables, age_states) -> tuple[TargetSpec, ...]:
+def _read_targets(path: Path, evidence, variables, age_states, settings=None) -> tuple[TargetSpec, ...]:
     ctx = _Ctx(path)
     doc = read_yaml(path)
     block = ctx.require(doc, "targets", list, "the targets file")
@@ -692,6 +727,13 @@ def _read_targets(path: Path, evidence, variables, age_states) -> tuple[TargetSp
         for b in bins:
             if b not in age_states:
                 ctx.fail(f"target '{tid}': unknown age bin '{b}'; allowed: {list(age_states)}.", query, "age")
+        setting = query.get("setting")
+        if setting is not None and setting not in (settings or {}):
+            ctx.fail(
+                f"target '{tid}': unknown setting {setting!r}; the model's settings are {sorted(settings or {})}.",
+                query,
+                "setting",
+            )
         rng = ctx.require(node, "range", list, f"target '{tid}'")
         if len(rng) != 2 or not rng[0] <= rng[1]:
             ctx.fail(f"target '{tid}': 'range' must be [low, high].", node, "range")
@@ -709,6 +751,7 @@ def _read_targets(path: Path, evidence, variables, age_states) -> tuple[TargetSp
                 state=state,
                 evidence=ev,
                 age=list(age) if isinstance(age, list) else age,
+                setting=setting,
                 low=float(rng[0]),
                 high=float(rng[1]),
                 sources=sources,
@@ -807,11 +850,15 @@ def read_model(path: str | Path) -> ModelSpec:
             parents=tuple(parents),
             table=recipe,
             line=line_of(node),
+            residual=bool(node.get("residual", False)),
         )
+        if variables[name].residual and role != "condition":
+            ctx.fail(f"variable '{name}' is marked residual, but only conditions can be.", node, "residual")
     if "age" not in variables:
         ctx.fail("the model needs a variable 'age'.")
     _check_structure(ctx, var_block, variables, params, groups, files["parameters"])
-    targets = _read_targets(files["targets"], evidence, variables, age_states)
+    settings, default_setting, selection = _read_settings(ctx, doc, variables, age_states, age_groups, evidence)
+    targets = _read_targets(files["targets"], evidence, variables, age_states, settings)
     return ModelSpec(
         path=path.resolve().parent,
         name=str(meta.get("name", path.parent.name)),
@@ -829,7 +876,68 @@ def read_model(path: str | Path) -> ModelSpec:
         targets=targets,
         files=files,
         gaps=tuple(str(g) for g in (meta.get("known_gaps") or ())),
+        settings=settings,
+        default_setting=default_setting,
+        selection=selection,
     )
+
+
+def _read_settings(ctx, doc, variables, age_states, age_groups, evidence):
+    """The optional ``settings`` block: named clinical settings and the rule for the default."""
+    block = doc.get("settings")
+    if block is None:
+        return {}, None, ()
+    if not isinstance(block, Mapping) or not isinstance(block.get("named"), Mapping):
+        ctx.fail("'settings' must be a mapping with 'named' (name -> setting) and 'default'.", doc, "settings")
+    settings: dict[str, SettingSpec] = {}
+    for sname, node in block["named"].items():
+        if not isinstance(node, Mapping):
+            ctx.fail(f"setting '{sname}' must be a mapping.", block["named"], sname)
+        ev = dict(node.get("evidence") or {})
+        for var, state in ev.items():
+            if var not in variables or state not in variables[var].states:
+                ctx.fail(f"setting '{sname}': evidence {var}={state} is not a variable and state of the model.", node, "evidence")
+        ages: tuple[str, ...] = ()
+        for group in _as_tuple(node.get("ages")):
+            if group not in age_groups:
+                ctx.fail(f"setting '{sname}': unknown age group '{group}'; allowed: {sorted(age_groups)}.", node, "ages")
+            ages += age_groups[group]
+        sources = _as_tuple(node.get("source"))
+        for sid in sources:
+            if sid not in evidence:
+                ctx.fail(f"setting '{sname}' cites unknown evidence id {sid!r}." + did_you_mean(str(sid), evidence), node, "source")
+        settings[str(sname)] = SettingSpec(
+            name=str(sname),
+            label=str(node.get("label", sname)),
+            description=str(node.get("description", "")),
+            evidence=ev,
+            ages=ages,
+            sources=sources,
+            line=line_of(node),
+        )
+    rule = block.get("default")
+    if not isinstance(rule, Mapping):
+        ctx.fail("'settings' needs 'default': {by_age: {age group: setting}, age_unknown: setting}.", block, "default")
+    by_age: dict[str, str] = {}
+    for group, sname in (rule.get("by_age") or {}).items():
+        if group not in age_groups or sname not in settings:
+            ctx.fail(f"settings default: {group} -> {sname} must map an age group to a named setting.", rule, "by_age")
+        for b in age_groups[group]:
+            by_age[b] = sname
+    if set(by_age) != set(age_states):
+        ctx.fail(f"settings default: 'by_age' must cover every age bin {list(age_states)}.", rule, "by_age")
+    unknown = rule.get("age_unknown")
+    chronic = rule.get("chronic_onset")
+    for sname in (unknown, chronic):
+        if sname is not None and sname not in settings:
+            ctx.fail(f"settings default names unknown setting {sname!r}; allowed: {sorted(settings)}.", rule)
+    if unknown is None:
+        ctx.fail("settings default needs 'age_unknown' (the setting when no age is given).", rule)
+    selection = tuple(_as_tuple(block.get("selection")))
+    for var in selection:
+        if var not in variables:
+            ctx.fail(f"settings 'selection' names unknown variable '{var}'." + did_you_mean(var, variables), block, "selection")
+    return settings, DefaultSetting(by_age=by_age, age_unknown=str(unknown), chronic_onset=chronic), selection
 
 
 def _check_structure(ctx, var_block, variables, params, groups, params_path):
