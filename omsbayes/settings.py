@@ -199,8 +199,10 @@ def frame_with_settings(spec: ModelSpec, frame: pd.DataFrame, setting: str | Non
     onset = out["onset"] if "onset" in out.columns else pd.Series(None, index=out.index, dtype=object)
     keys = {}
     for idx, (name, age, on) in enumerate(zip(named.tolist(), ages.tolist(), onset.tolist())):
+        on = on if isinstance(on, str) else None
+        name = name if isinstance(name, str) else None
         age_bin = None
-        if age is not None and not (isinstance(age, float) and age != age):
+        if age is not None and not (pd.api.types.is_scalar(age) and pd.isna(age)):
             try:
                 age_bin = age_to_bin(age, spec.age_states, spec.age_bins_years, "diagnose_batch")
             except EvidenceError:

@@ -30,6 +30,8 @@ def _target_evidence(model: DiagnosticModel, target: TargetSpec) -> NormalizedEv
             soft[var] = np.array([1.0 if s in state else 0.0 for s in model.states(var)])
         else:
             hard[var] = state
+    if target.setting is not None:  # without one, a target is a population figure
+        hard.update(model.spec.settings[target.setting].evidence)
     age = target.age
     age_years = None
     age_bin = None
@@ -40,7 +42,7 @@ def _target_evidence(model: DiagnosticModel, target: TargetSpec) -> NormalizedEv
         age_bin = age
     elif age is not None:
         return model.normalize({**hard, **{k: dict(zip(model.states(k), v)) for k, v in soft.items()}}, float(age))
-    return NormalizedEvidence(hard=hard, soft=soft, age_years=age_years, age_bin=age_bin)
+    return NormalizedEvidence(hard=hard, soft=soft, age_years=age_years, age_bin=age_bin, setting=target.setting)
 
 
 def evaluate_target(model: DiagnosticModel, target: TargetSpec) -> float:
@@ -66,6 +68,7 @@ def check_targets(model: DiagnosticModel) -> pd.DataFrame:
             {
                 "target": target.id,
                 "means": target.means,
+                "setting": target.setting or "general_population",
                 "value": value,
                 "low": target.low,
                 "high": target.high,
