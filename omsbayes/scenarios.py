@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EvidenceError, ModelFileError, did_you_mean
-from .evidence import NormalizedEvidence
+from .evidence import NormalizedEvidence, check_names
 from .provenance import Provenance, provenance_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -478,16 +478,19 @@ def sweep_age(model: DiagnosticModel, evidence: Mapping | None = None, ages: Seq
 
 def resolve_parameters(model: DiagnosticModel, parameters: str | Sequence[str], what: str) -> list[str]:
     """Parameter names from a name, a list of names or a shell-style pattern (``neuroblastoma.incidence.*``)."""
-    names = [parameters] if isinstance(parameters, str) else list(parameters)
+    names = check_names(parameters, "parameters", what, allow_none=False)
     if not names:
         raise EvidenceError(f"{what} needs at least one parameter name.")
     out: list[str] = []
     known = model.parameter_names
     for name in names:
         if any(ch in str(name) for ch in "*?["):
-            matched = [p for p in known if fnmatch.fnmatchcase(p, name)]
+            # a pattern matches the parameters that feed tables: formula inputs alone change nothing
+            matched = [p for p in known if fnmatch.fnmatchcase(p, name) and model.table_of(p) is not None]
             if not matched:
-                raise EvidenceError(f"The pattern {name!r} of {what} matches no parameter of the model.")
+                raise EvidenceError(
+                    f"The pattern {name!r} of {what} matches no parameter that feeds a table of the model."
+                )
             out.extend(m for m in matched if m not in out)
         elif name not in known:
             raise EvidenceError(f"Unknown parameter {name!r} in {what}." + did_you_mean(str(name), known))

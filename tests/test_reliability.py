@@ -90,3 +90,22 @@ def test_defect_15_generator_position_is_honoured():
 def test_defect_15_bad_seeds_are_refused(rng):
     with pytest.raises(EvidenceError, match=r"The 'rng' parameter of uncertainty must be a seed \(an integer >= 0\)"):
         _TINY.uncertainty(CASE, age=2.0, draws=10, rng=rng, progress=False)
+
+
+# -- item 3: a change that only feeds formulas is refused, not silently ignored -----------------
+def test_defect_03_formula_input_changed_alone_is_refused():
+    message = r"Parameter 'oms.nb_fraction' feeds no table, only the formulas of 'oms.rate.paediatric'"
+    with pytest.raises(EvidenceError, match=message):
+        _TINY.with_parameters({"oms.nb_fraction": 0.2})
+    with pytest.raises(EvidenceError, match=message):
+        _TINY.what_if(CASE, {"fewer tumours": {"oms.nb_fraction": 0.2}}, age=2.0)
+    with pytest.raises(EvidenceError, match=message):
+        _TINY.sweep_parameter(CASE, "oms.nb_fraction", values=[0.2, 0.4], age=2.0)
+    # set together with what it feeds, it is accepted (a whole parameter vector, e.g. one draw)
+    both = _TINY.with_parameters({"oms.nb_fraction": 0.2, "oms.rate.paediatric": 0.001})
+    assert both.values["oms.rate.paediatric"] == 0.001
+    # a pattern matches only the parameters that feed tables
+    sweep = _TINY.sweep_parameter(CASE, "oms.*", factors=[0.5, 1.0], age=2.0)
+    assert "oms.nb_fraction" not in sweep.table["parameters"].iloc[0].split(", ")
+    with pytest.raises(EvidenceError, match=r"The pattern 'oms.nb_\*' of sweep_parameter matches no parameter that feeds a table"):
+        _TINY.sweep_parameter(CASE, "oms.nb_*", factors=[0.5, 1.0], age=2.0)
