@@ -119,8 +119,8 @@ class DiagnosticModel:
     def content_hash(self) -> str:
         """SHA-256 of the model files plus any parameter overrides (first 16 hex digits)."""
         digest = hashlib.sha256()
-        for key in ("model", "parameters", "evidence", "targets"):
-            digest.update(Path(self._spec.files[key]).read_bytes())
+        for key in ("model", "parameters", "evidence", "targets"):  # the bytes read at load (never re-read)
+            digest.update(self._spec.file_bytes[key])
         for name in sorted(self._overrides):
             digest.update(f"{name}={self._overrides[name]!r};".encode())
         return digest.hexdigest()[:16]

@@ -109,3 +109,123 @@ def test_defect_03_formula_input_changed_alone_is_refused():
     assert "oms.nb_fraction" not in sweep.table["parameters"].iloc[0].split(", ")
     with pytest.raises(EvidenceError, match=r"The pattern 'oms.nb_\*' of sweep_parameter matches no parameter that feeds a table"):
         _TINY.sweep_parameter(CASE, "oms.nb_*", factors=[0.5, 1.0], age=2.0)
+
+
+# -- items 6, 7, 8: model files ------------------------------------------------------------------
+@pytest.fixture
+def tiny_copy(tmp_path):
+    import shutil
+
+    target = tmp_path / "tiny"
+    shutil.copytree(TINY_MODEL, target)
+    return target
+
+
+def _edit(path, old, new):
+    text = path.read_text()
+    assert old in text, old
+    path.write_text(text.replace(old, new, 1))
+
+
+def _line(path, needle):
+    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
+
+
+def test_defect_06_content_hash_is_of_the_files_as_loaded(tiny_copy):
+    model = omsbayes.load_model(tiny_copy)
+    before = omsbayes.load_model(TINY_MODEL).content_hash
+    _edit(tiny_copy / "parameters.yaml", "value: 0.95", "value: 0.9")  # the file changes after loading
+    assert model.content_hash == before
+    assert omsbayes.load_model(tiny_copy).content_hash != before
+
+
+def test_defect_07_non_utf8_file_names_file_and_line(tiny_copy):
+    path = tiny_copy / "parameters.yaml"
+    data = path.read_bytes().replace(b"means: leak", b"means: l\xe9ak", 1)
+    path.write_bytes(data)
+    line = data[: data.index(b"\xe9")].count(b"\n") + 1
+    with pytest.raises(ModelFileError, match=rf"parameters\.yaml:{line}: the file is not UTF-8 text \(byte 0xe9"):
+        omsbayes.load_model(tiny_copy)
+
+
+def test_defect_07_formula_with_thousands_of_terms(tiny_copy):
+    huge = " + ".join(["oms.nb_fraction"] * 2000)
+    _edit(tiny_copy / "parameters.yaml", "formula: nb.rate.paediatric", f"formula: {huge} + nb.rate.paediatric")
+    line = _line(tiny_copy / "parameters.yaml", "means: non-tumour OMS rate")
+    with pytest.raises(ModelFileError, match=rf"parameters\.yaml:{line}: the formula of parameter 'oms.rate.paediatric' is too large: it has [\d,]+ characters"):
+        omsbayes.load_model(tiny_copy)
+    many = " + ".join(["1"] * 300)  # short enough in characters, too many terms
+    _edit(tiny_copy / "parameters.yaml", f"formula: {huge} + ", f"formula: {many} + ")
+    with pytest.raises(ModelFileError, match=r"is too large: it has 30\d terms; at most 200"):
+        omsbayes.load_model(tiny_copy)
+
+
+def test_defect_07_formula_is_never_evaluated_by_python(tiny_copy):
+    _edit(tiny_copy / "parameters.yaml", "formula: nb.rate.paediatric", "formula: __import__('os').getcwd() + nb.rate.paediatric")
+    with pytest.raises(ModelFileError, match=r"is not arithmetic"):
+        omsbayes.load_model(tiny_copy)
+
+
+def test_defect_07_symlink_loop_and_devices(tiny_copy, tmp_path):
+    loop = tmp_path / "loop.yaml"
+    loop.symlink_to(loop)
+    _edit(tiny_copy / "model.yaml", "evidence: evidence.yaml", f"evidence: {loop}")
+    with pytest.raises(ModelFileError, match=r"model\.yaml:\d+: the path .*loop\.yaml.* cannot be resolved"):
+        omsbayes.load_model(tiny_copy)
+    _edit(tiny_copy / "model.yaml", f"evidence: {loop}", "evidence: /dev/zero")
+    with pytest.raises(ModelFileError, match=r"/dev/zero: this is not a regular file"):
+        omsbayes.load_model(tiny_copy)
+    with pytest.raises(ModelFileError, match=r"loop\.yaml: the file cannot be read"):
+        omsbayes.load_model(loop)
+
+
+def test_defect_07_oversized_file_is_refused_before_reading(tiny_copy, monkeypatch):
+    monkeypatch.setattr("omsbayes.yamlio.MAX_FILE_BYTES", 1000)
+    with pytest.raises(ModelFileError, match=r"model\.yaml: the file is 0\.0 MiB; omsbayes reads files of at most 0 MiB"):
+        omsbayes.load_model(tiny_copy)
+
+
+def test_defect_07_case_files_are_bounded_too(tmp_path):
+    from omsbayes.errors import CaseFileError
+
+    bad = tmp_path / "cases.yaml"
+    bad.write_bytes(b"cases:\n- id: a\n  summary: caf\xe9\n")
+    with pytest.raises(CaseFileError, match=r"cases\.yaml:3: the file is not UTF-8"):
+        omsbayes.load_cases(bad)
+    with pytest.raises(CaseFileError, match=r"this is not a regular file"):
+        omsbayes.load_cases(tmp_path)
+    bad.write_text("cases:\n- id: a\n  diagnosis: oms\n  evidence: {opsoclonus: yes}\n")
+    with pytest.raises(CaseFileError, match=r"cases\.yaml:4: case 'a': evidence 'opsoclonus': True .*YAML reads yes/no"):
+        omsbayes.load_cases(bad)
+
+
+@pytest.mark.parametrize(
+    "file, old, new, message",
+    [
+        ("model.yaml", "states: [absent, present]\n    parents: [age]\n    table:\n      kind: by_age",
+         "states: [no, yes]\n    parents: [age]\n    table:\n      kind: by_age",
+         r"'states' of variable 'recent_infection' must be names \(text\); got False\. YAML reads yes/no"),
+        ("model.yaml", "states: [negative, positive]", "states: [negative, null]",
+         r"got None\. YAML reads .* null or ~ as nothing"),
+        ("model.yaml", "states: [negative, positive]", "states: [negative, negative]", r"names a state twice"),
+        ("model.yaml", "bins_years: [0, 1, 4, 12, 18, 50]", "bins_years: [0, 1, .nan, 12, 18, 50]",
+         r"'bins_years' must be finite numbers of years"),
+        ("model.yaml", "bins_years: [0, 1, 4, 12, 18, 50]", "bins_years: [0, 1, 4, 4, 18, 50]",
+         r"'bins_years' must give one strictly increasing lower bound"),
+        ("model.yaml", "bins_years: [0, 1, 4, 12, 18, 50]", "bins_years: [0, 1, four, 12, 18, 50]",
+         r"'bins_years' must be finite numbers of years; got \[0, 1, 'four'"),
+        ("parameters.yaml", "uncertainty: {dist: beta, n: 100}", "uncertainty: {dist: beta, n: .inf}",
+         r"uncertainty 'n' of parameter 'infection.paediatric' must be a finite number; got inf"),
+        ("parameters.yaml", "concentration: 1000", "concentration: .inf", r"uncertainty 'concentration' .* finite number"),
+        ("parameters.yaml", "low: 0.1, high: 0.3", "low: 0.1, high: .inf", r"uncertainty 'high' .* finite number"),
+        ("parameters.yaml", "value: [0.02, 0.04, 0.1, 0.08, 0.42, 0.34]", "value: [.nan, 0.04, 0.1, 0.08, 0.42, 0.34]",
+         r"parameter 'population.age' needs one probability per state"),
+        ("evidence.yaml", "estimate: 0.5", "estimate: .nan", r"'estimate' of evidence 'fixture' must be a finite number"),
+        ("evidence.yaml", "n: 20", "n: yes", r"'n' of evidence 'fixture' must be a positive whole number"),
+    ],
+)
+def test_defect_08_validation_refuses_booleans_nan_and_infinity(tiny_copy, file, old, new, message):
+    path = tiny_copy / file
+    _edit(path, old, new)
+    with pytest.raises(ModelFileError, match=rf"{file}:\d+: .*{message}"):
+        omsbayes.load_model(tiny_copy)
