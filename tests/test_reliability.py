@@ -229,3 +229,123 @@ def test_defect_08_validation_refuses_booleans_nan_and_infinity(tiny_copy, file,
     _edit(path, old, new)
     with pytest.raises(ModelFileError, match=rf"{file}:\d+: .*{message}"):
         omsbayes.load_model(tiny_copy)
+
+
+# -- items 1, 4, 9 and issue 11 item 10: the command line and cohort files ---------------------
+from omsbayes.cli import main  # noqa: E402
+
+TINY = ["--model", str(TINY_MODEL)]
+
+
+def _cli(capsys, *argv):
+    code = main([*TINY, *argv])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_defect_01_ragged_csv_row_is_refused_with_file_and_line(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,age,opsoclonus\np1,2,present\np2,30,absent,\n")  # a trailing comma on line 3
+    code, out, err = _cli(capsys, "diagnose", "--csv", str(cohort))
+    assert code == 2 and out == ""
+    assert err.strip() == (
+        f"omsbayes: error: {cohort}:3: this row has 4 fields but the header has 3; every row needs one field "
+        "per column (check for a stray or missing comma)."
+    )
+
+
+def test_defect_01_cohort_values_match_diagnose(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,age,opsoclonus,ataxia\n\np1, 2,present,\np2,,,absent\n")
+    out_file = tmp_path / "out.csv"
+    assert _cli(capsys, "diagnose", "--csv", str(cohort), "--out", str(out_file))[0] == 0
+    written = pd.read_csv(out_file, index_col="id")
+    assert written.loc["p1", "oms"] == pytest.approx(_TINY.diagnose({"opsoclonus": "present"}, age=2).posterior["oms"], rel=1e-12)
+    assert written.loc["p2", "oms"] == pytest.approx(_TINY.diagnose({"ataxia": "absent"}).posterior["oms"], rel=1e-12)
+
+
+def test_issue11_cohort_duplicate_ids_are_refused(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,opsoclonus\np1,present\np2,absent\np1,absent\n")
+    code, _, err = _cli(capsys, "diagnose", "--csv", str(cohort))
+    assert code == 2 and f"{cohort}:4: the id 'p1' is used again (first on line 2); ids must be unique." in err
+
+
+def test_issue11_cohort_extra_column_is_ignored_with_a_warning(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,sex,opsoclonus\np1,f,present\n")
+    code, out, err = _cli(capsys, "diagnose", "--csv", str(cohort))
+    assert code == 0 and "p1," in out
+    assert err.strip() == f"omsbayes: warning: {cohort}: ignored column(s) 'sex': not variables of the model."
+    code, _, err = _cli(capsys, "diagnose", "--csv", str(cohort), "--strict-columns")
+    assert code == 2 and "unknown column 'sex'" in err
+    cohort.write_text("id,opsoclonos\np1,present\n")  # a misspelling is never ignored: the finding would be lost
+    code, _, err = _cli(capsys, "diagnose", "--csv", str(cohort))
+    assert code == 2 and "unknown column 'opsoclonos'" in err and "Did you mean 'opsoclonus'?" in err
+
+
+def test_issue11_cohort_progress_switch(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,opsoclonus\np1,present\np2,absent\n")
+    code, _, err = _cli(capsys, "diagnose", "--csv", str(cohort), "--progress")
+    assert code == 0 and "diagnose_batch" in err and "/2 [" in err
+    assert "diagnose_batch" not in _cli(capsys, "diagnose", "--csv", str(cohort))[2]
+
+
+def test_defect_14_missing_text_in_a_cohort_is_refused_with_a_hint(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,opsoclonus\np1,NA\n")
+    code, _, err = _cli(capsys, "diagnose", "--csv", str(cohort))
+    assert code == 2 and f"{cohort}:2: column 'opsoclonus' holds 'NA'; leave the cell empty" in err
+
+
+def test_defect_04_cohort_output_is_atomic(tmp_path, capsys, monkeypatch):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,opsoclonus\np1,present\n")
+    out_file = tmp_path / "out.csv"
+    out_file.write_text("old results\n")
+
+    def half_then_fail(self, path, *args, **kwargs):
+        with open(path, "w") as handle:
+            handle.write("id,oms\np1,")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    assert _cli(capsys, "diagnose", "--csv", str(cohort), "--out", str(out_file))[0] == 130
+    assert out_file.read_text() == "old results\n"  # never half a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cohort.csv", "out.csv"]  # no temporary left behind
+
+
+def test_defect_09_bad_output_paths_are_one_line_errors(tmp_path, capsys):
+    cohort = tmp_path / "cohort.csv"
+    cohort.write_text("id,opsoclonus\np1,present\n")
+    code, _, err = _cli(capsys, "diagnose", "--csv", str(cohort), "--out", str(tmp_path / "no" / "such" / "out.csv"))
+    assert code == 3 and err.startswith("omsbayes: error: Cannot write") and err.count("\n") == 1
+    code, _, err = _cli(capsys, "diagnose", "opsoclonus=present", "--plot", str(tmp_path / "plot.xyz"))
+    assert code == 3 and "the file name must end in one of" in err and err.count("\n") == 1
+    code, _, err = _cli(capsys, "sensitivity", "opsoclonus=present", "--plot", str(tmp_path / "missing" / "t.png"))
+    assert code == 3 and err.startswith("omsbayes: error: Cannot write") and "Traceback" not in err
+    (tmp_path / "file").write_text("")
+    assert main(["demo", "--out", str(tmp_path / "file")]) == 3  # the bundled model: the demo case is its own
+    assert "Cannot create the output directory" in capsys.readouterr().err
+
+
+def test_defect_09_negative_seed_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*TINY, "uncertainty", "opsoclonus=present", "--seed", "-1"])
+    assert stop.value.code == 2
+    assert "argument --seed: must be an integer >= 0 (a random seed); got '-1'" in capsys.readouterr().err
+
+
+def test_defect_09_exit_statuses_are_documented(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "Exit status: 0 success; 1 'model check' found problems; 2 invalid input" in help_text
+
+
+def test_defect_14_nan_on_the_command_line_is_not_a_probability(capsys):
+    code, _, err = _cli(capsys, "diagnose", "opsoclonus=nan")
+    assert code == 2 and "has no state 'nan'" in err and "To leave a variable unobserved" in err
+    code, out, _ = _cli(capsys, "diagnose", "opsoclonus=", "--json")
+    assert code == 0 and '"opsoclonus"' not in out.split('"posterior"')[0]  # empty: not observed

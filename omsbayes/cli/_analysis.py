@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import print_json, use_agg_backend
+from ._common import print_json, save_figure, use_agg_backend
 
 __all__ = ["add_case_arguments", "emit"]
 
@@ -24,7 +24,7 @@ def emit(result, args, rows: int | None = None, **plot_options) -> int:
     """Write the plot if asked, then print the result as JSON or as a table."""
     if args.plot:
         use_agg_backend()
-        result.plot(**plot_options).figure.savefig(args.plot, bbox_inches="tight")
+        save_figure(result.plot(**plot_options).figure, args.plot, bbox_inches="tight")
     if args.json:
         print_json(result.to_dict())
     else:
