@@ -349,3 +349,92 @@ def test_defect_14_nan_on_the_command_line_is_not_a_probability(capsys):
     assert code == 2 and "has no state 'nan'" in err and "To leave a variable unobserved" in err
     code, out, _ = _cli(capsys, "diagnose", "opsoclonus=", "--json")
     assert code == 0 and '"opsoclonus"' not in out.split('"posterior"')[0]  # empty: not observed
+
+
+# -- item 11: evidence_trajectory and NaN (documented as unobserved) ---------------------------
+def test_defect_11_trajectory_skips_nan_items():
+    trajectory = _TINY.evidence_trajectory({"opsoclonus": "present", "ataxia": float("nan"), "onset": np.float32("nan")}, age=2)
+    assert list(trajectory.points["item"].iloc[1:]) == ["opsoclonus"]
+    expected = _TINY.diagnose({"opsoclonus": "present"}, age=2).posterior
+    last = trajectory.wide().iloc[-1]
+    np.testing.assert_allclose(last[expected.index], expected, rtol=1e-12)
+
+
+# -- item 12: value of information and evidence impact stay finite -----------------------------
+def test_defect_12_log_odds_and_likelihood_ratios_are_finite_when_a_condition_is_ruled_out():
+    # both other conditions observed absent: the runner-up has posterior 0
+    voi = _TINY.value_of_information({"oms": "absent", "aca": "absent"}, age=2)
+    numbers = voi.table.select_dtypes("number").to_numpy()
+    assert np.all(np.isfinite(numbers))
+    impact = _TINY.evidence_impact({"oms": "absent", "aca": "absent", "opsoclonus": "present"}, age=2)
+    assert np.all(np.isfinite(impact.summary[["lr", "log10_lr"]].to_numpy()))
+    assert (impact.summary["lr"] > 0).all()
+    # where nothing is ruled out the ratio is the plain one
+    plain = _TINY.evidence_impact({"opsoclonus": "present", "ataxia": "present"}, age=2)
+    row = plain.summary.set_index("item").loc["opsoclonus"]
+    full = _TINY.diagnose({"opsoclonus": "present", "ataxia": "present"}, age=2).posterior
+    without = _TINY.diagnose({"ataxia": "present"}, age=2).posterior
+    top, runner = plain.top, plain.runner_up
+    assert row["lr"] == pytest.approx((full[top] / full[runner]) / (without[top] / without[runner]), rel=1e-10)
+
+
+# -- item 13: wrong-typed arguments raise clear errors -----------------------------------------
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: _TINY.value_of_information(CASE, candidates=5), r"'candidates' parameter of value_of_information must be a list"),
+        (lambda: _TINY.evidence_trajectory(CASE, order=3), r"'order' parameter of evidence_trajectory must be a list"),
+        (lambda: _TINY.sweep_parameter(CASE, 7), r"'parameters' parameter of sweep_parameter must be a list"),
+        (lambda: _TINY.sweep_parameter(CASE, "oms.opsoclonus", points="5"), r"'points' parameter of sweep_parameter must be an integer"),
+        (lambda: _TINY.sweep_parameter(CASE, "oms.opsoclonus", values=["a"]), r"'values' parameter of sweep_parameter must be finite numbers"),
+        (lambda: _TINY.sweep_parameter(CASE, "oms.opsoclonus", values=[float("nan")]), r"'values' parameter of sweep_parameter must be finite numbers"),
+        (lambda: _TINY.sweep_age(CASE, ages="two"), r"'ages' parameter of sweep_age must be a list of ages in years"),
+        (lambda: _TINY.uncertainty(CASE, draws="100"), r"'draws' parameter of uncertainty must be an integer"),
+        (lambda: _TINY.uncertainty(CASE, draws=10, progress="yes"), r"'progress' parameter of uncertainty must be True, False or None"),
+        (lambda: _TINY.sensitivity(CASE, target=3), r"target"),
+        (lambda: _TINY.with_parameters([("oms.opsoclonus", 0.5)]), r"with_parameters needs a mapping"),
+        (lambda: _TINY.diagnose({"opsoclonus": {"present": "x"}}), r"likelihood weights for 'opsoclonus' must be finite"),
+        (lambda: omsbayes.Likelihood.ratio("five"), r"A likelihood ratio must be a number"),
+        (lambda: omsbayes.load_model(3), r"A model is loaded from a directory or a model.yaml path"),
+    ],
+)
+def test_defect_13_wrong_types_raise_clear_errors(call, message):
+    with pytest.raises(OmsBayesError, match=message):
+        call()
+
+
+# -- item 14: one rule for missing values -------------------------------------------------------
+@pytest.mark.parametrize("missing", [None, float("nan"), np.float32("nan"), np.float16("nan"), pd.NA, pd.NaT, "", "  "])
+def test_defect_14_every_missing_value_means_not_observed(missing):
+    expected = _TINY.diagnose({"opsoclonus": "present"}).posterior
+    got = _TINY.diagnose({"opsoclonus": "present", "ataxia": missing}, age=missing).posterior
+    np.testing.assert_array_equal(got.to_numpy(), expected.to_numpy())
+    cohort = pd.DataFrame({"age": pd.Series([missing], dtype=object), "opsoclonus": ["present"], "ataxia": pd.Series([missing], dtype=object)})
+    np.testing.assert_allclose(_TINY.diagnose_batch(cohort).iloc[0][expected.index], expected, rtol=1e-12)
+
+
+@pytest.mark.parametrize("age", [True, np.bool_(False)])
+def test_defect_14_boolean_ages_are_refused_everywhere(age):
+    with pytest.raises(EvidenceError, match=r"'age' parameter of diagnose must be a number of years"):
+        _TINY.diagnose({"opsoclonus": "present"}, age=age)
+    with pytest.raises(EvidenceError, match=r"the 'age' column must hold a number of years .* Got True|Got False"):
+        _TINY.diagnose_batch(pd.DataFrame({"age": [age, 2.0], "opsoclonus": ["present", None]}))
+    with pytest.raises(EvidenceError, match=r"the 'age' column must hold a number of years"):
+        _TINY.diagnose_batch(pd.DataFrame({"age": pd.Series([bool(age)]), "opsoclonus": ["present"]}))
+
+
+def test_defect_10_sweeps_run_in_chunks_and_refuse_a_million_points(monkeypatch):
+    values = np.linspace(0.1, 0.9, 7)
+    whole = _TINY.sweep_parameter(CASE, "oms.opsoclonus", values=values, age=2.0).wide()
+    monkeypatch.setattr("omsbayes.scenarios.SWEEP_CHUNK_BYTES", 1)  # one point per chunk
+    chunked = _TINY.sweep_parameter(CASE, "oms.opsoclonus", values=values, age=2.0).wide()
+    np.testing.assert_array_equal(whole.to_numpy(), chunked.to_numpy())
+    for i, v in enumerate(values):
+        expected = _TINY.with_parameters({"oms.opsoclonus": v}).diagnose(CASE, age=2.0).posterior
+        np.testing.assert_allclose(chunked.iloc[i][expected.index], expected, rtol=1e-12)
+    with pytest.raises(EvidenceError, match=r"gives 1,000,000 points; at most 100,000 are allowed"):
+        _TINY.sweep_parameter(CASE, "oms.opsoclonus", values=np.full(10**6, 0.5), age=2.0)
+    with pytest.raises(EvidenceError, match=r"'points' parameter of sweep_parameter must be an integer between 2 and 100,000"):
+        _TINY.sweep_parameter(CASE, "oms.opsoclonus", points=10**6, age=2.0)
+    with pytest.raises(EvidenceError, match=r"'ages' parameter of sweep_age must be a list of 1 to 100,000 ages"):
+        _TINY.sweep_age(CASE, ages=[2.0] * (10**5 + 1))
