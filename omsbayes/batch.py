@@ -189,7 +189,15 @@ def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index:
             _probability(var, legal, probs[position], index, position)  # raises, naming the row
         return np.full(len(column), -1, dtype=np.intp), (probs if len(given) else None)
     # each distinct cell value is checked once; rows then take their value's meaning
-    which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    try:
+        which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists, dicts): not a state or a probability
+        cells = column.to_numpy(dtype=object)
+        position = next(i for i, v in enumerate(cells) if not isinstance(v, (str, numbers.Number)) and not is_missing(v))
+        raise EvidenceError(
+            f"{_row(index, position)}: the evidence for '{var}' must be a state name or a probability; "
+            f"got {_shown(cells[position])}."
+        ) from None
     state_of = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry serves missing cells (-1)
     prob_of = np.full(len(uniques) + 1, np.nan)
     lookup = {s: i for i, s in enumerate(legal)}

@@ -139,6 +139,18 @@ def condition_posteriors(
     return out, log_z
 
 
+def evidence_mapping(evidence, what: str) -> dict:
+    """The evidence as a plain dict (None: empty); :class:`EvidenceError` for anything but a mapping."""
+    if evidence is None:
+        return {}
+    if not isinstance(evidence, Mapping):
+        raise EvidenceError(
+            f"The evidence of {what} must be a mapping of variable names to states, e.g. "
+            f"{{'opsoclonus': 'present'}}. Got {type(evidence).__name__} instead."
+        )
+    return dict(evidence)
+
+
 def check_possible(model: DiagnosticModel, evidence: NormalizedEvidence, log_evidence: float) -> None:
     """Raise the model's conflict error (naming the items) if the evidence has probability zero."""
     if not np.isfinite(log_evidence):
@@ -347,7 +359,7 @@ def what_if(
     age: float | None = None,
 ) -> WhatIf:
     """Posteriors of every condition under named changes of a case (see :meth:`DiagnosticModel.what_if`)."""
-    base_evidence = dict(evidence or {})
+    base_evidence = evidence_mapping(evidence, "what_if")
     base_ev = model.normalize(base_evidence, age, what="what_if")
     if not isinstance(scenarios, Mapping):
         raise EvidenceError(
@@ -465,7 +477,7 @@ class Sweep(AnalysisResult):
 
 def sweep_age(model: DiagnosticModel, evidence: Mapping | None = None, ages: Sequence[float] | None = None) -> Sweep:
     """Posterior of every condition in each age bin, or at given ages (see :meth:`DiagnosticModel.sweep_age`)."""
-    evidence = dict(evidence or {})
+    evidence = evidence_mapping(evidence, "sweep_age")
     if "age" in evidence:
         raise EvidenceError("sweep_age varies the age itself; remove 'age' from the evidence.")
     ev = model.normalize(evidence, None, what="sweep_age")
@@ -627,9 +639,7 @@ def evidence_trajectory(
     age: float | None = None,
 ) -> Sweep:
     """Posteriors as the evidence items are added one at a time (see :meth:`DiagnosticModel.evidence_trajectory`)."""
-    if evidence is not None and not isinstance(evidence, Mapping):
-        model.normalize(evidence, age, what="evidence_trajectory")  # raises the evidence error
-    evidence = {k: v for k, v in dict(evidence or {}).items() if not is_missing(v)}  # the one missing-value rule
+    evidence = {k: v for k, v in evidence_mapping(evidence, "evidence_trajectory").items() if not is_missing(v)}
     full = model.normalize(evidence, age, what="evidence_trajectory")
     if order is None:
         order = list(evidence)

@@ -130,10 +130,13 @@ def read_yaml_bytes(path: str | Path, error: type[Exception] = ModelFileError) -
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())  # one line
         failure = (f"this is not valid YAML: {problem}.", line)
+    except yaml.reader.ReaderError as exc:  # control characters: no mark, a position in the text
+        line = text[: exc.position].count("\n") + 1
+        failure = (f"this is not valid YAML: {exc.reason} (character #x{exc.character:04x}).", line)
     except yaml.YAMLError as exc:
-        failure = (f"this is not valid YAML: {exc}.", None)
+        failure = (f"this is not valid YAML: {' '.join(str(exc).split())}.", None)
     except RecursionError:
         failure = ("this YAML is nested too deeply to read.", None)
     _raise(error, failure[0], str(path), failure[1])
