@@ -16,6 +16,7 @@ from omsbayes.errors import EvidenceError, ModelFileError, OmsBayesError
 from omsbayes.uncertainty_draws import ParameterStreams, draw_parameters
 
 from .conftest import TINY_MODEL
+from .test_modelfile import edit, line_of, tiny_copy  # noqa: F401 - tiny_copy is a fixture
 
 _TINY = omsbayes.load_model(TINY_MODEL)
 CASE = {"opsoclonus": "present", "ataxia": "present"}
@@ -112,34 +113,15 @@ def test_defect_03_formula_input_changed_alone_is_refused():
 
 
 # -- items 6, 7, 8: model files ------------------------------------------------------------------
-@pytest.fixture
-def tiny_copy(tmp_path):
-    import shutil
-
-    target = tmp_path / "tiny"
-    shutil.copytree(TINY_MODEL, target)
-    return target
-
-
-def _edit(path, old, new):
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
-
-
-def _line(path, needle):
-    return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
-
-
 def test_defect_06_content_hash_is_of_the_files_as_loaded(tiny_copy):
     model = omsbayes.load_model(tiny_copy)
     before = omsbayes.load_model(TINY_MODEL).content_hash
-    _edit(tiny_copy / "parameters.yaml", "value: 0.95", "value: 0.9")  # the file changes after loading
+    edit(tiny_copy / "parameters.yaml", "value: 0.95", "value: 0.9")  # the file changes after loading
     assert model.content_hash == before
     assert omsbayes.load_model(tiny_copy).content_hash != before
 
 
-def test_defect_07_non_utf8_file_names_file_and_line(tiny_copy):
+def test_defect_07_non_utf8_file_names_file_andline_of(tiny_copy):
     path = tiny_copy / "parameters.yaml"
     data = path.read_bytes().replace(b"means: leak", b"means: l\xe9ak", 1)
     path.write_bytes(data)
@@ -150,18 +132,18 @@ def test_defect_07_non_utf8_file_names_file_and_line(tiny_copy):
 
 def test_defect_07_formula_with_thousands_of_terms(tiny_copy):
     huge = " + ".join(["oms.nb_fraction"] * 2000)
-    _edit(tiny_copy / "parameters.yaml", "formula: nb.rate.paediatric", f"formula: {huge} + nb.rate.paediatric")
-    line = _line(tiny_copy / "parameters.yaml", "means: non-tumour OMS rate")
+    edit(tiny_copy / "parameters.yaml", "formula: nb.rate.paediatric", f"formula: {huge} + nb.rate.paediatric")
+    line = line_of(tiny_copy / "parameters.yaml", "means: non-tumour OMS rate")
     with pytest.raises(ModelFileError, match=rf"parameters\.yaml:{line}: the formula of parameter 'oms.rate.paediatric' is too large: it has [\d,]+ characters"):
         omsbayes.load_model(tiny_copy)
     many = " + ".join(["1"] * 300)  # short enough in characters, too many terms
-    _edit(tiny_copy / "parameters.yaml", f"formula: {huge} + ", f"formula: {many} + ")
+    edit(tiny_copy / "parameters.yaml", f"formula: {huge} + ", f"formula: {many} + ")
     with pytest.raises(ModelFileError, match=r"is too large: it has 30\d terms; at most 200"):
         omsbayes.load_model(tiny_copy)
 
 
 def test_defect_07_formula_is_never_evaluated_by_python(tiny_copy):
-    _edit(tiny_copy / "parameters.yaml", "formula: nb.rate.paediatric", "formula: __import__('os').getcwd() + nb.rate.paediatric")
+    edit(tiny_copy / "parameters.yaml", "formula: nb.rate.paediatric", "formula: __import__('os').getcwd() + nb.rate.paediatric")
     with pytest.raises(ModelFileError, match=r"is not arithmetic"):
         omsbayes.load_model(tiny_copy)
 
@@ -169,10 +151,10 @@ def test_defect_07_formula_is_never_evaluated_by_python(tiny_copy):
 def test_defect_07_symlink_loop_and_devices(tiny_copy, tmp_path):
     loop = tmp_path / "loop.yaml"
     loop.symlink_to(loop)
-    _edit(tiny_copy / "model.yaml", "evidence: evidence.yaml", f"evidence: {loop}")
+    edit(tiny_copy / "model.yaml", "evidence: evidence.yaml", f"evidence: {loop}")
     with pytest.raises(ModelFileError, match=r"model\.yaml:\d+: the path .*loop\.yaml.* cannot be resolved"):
         omsbayes.load_model(tiny_copy)
-    _edit(tiny_copy / "model.yaml", f"evidence: {loop}", "evidence: /dev/zero")
+    edit(tiny_copy / "model.yaml", f"evidence: {loop}", "evidence: /dev/zero")
     with pytest.raises(ModelFileError, match=r"/dev/zero: this is not a regular file"):
         omsbayes.load_model(tiny_copy)
     with pytest.raises(ModelFileError, match=r"loop\.yaml: the file cannot be read"):
@@ -226,7 +208,7 @@ def test_defect_07_case_files_are_bounded_too(tmp_path):
 )
 def test_defect_08_validation_refuses_booleans_nan_and_infinity(tiny_copy, file, old, new, message):
     path = tiny_copy / file
-    _edit(path, old, new)
+    edit(path, old, new)
     with pytest.raises(ModelFileError, match=rf"{file}:\d+: .*{message}"):
         omsbayes.load_model(tiny_copy)
 
