@@ -50,8 +50,8 @@ EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT_ERROR, EXIT_OUTPUT_ERROR, EXIT_INTERRUPTE
 
 EXIT_STATUS_HELP = (
     "Exit status: 0 success; 1 'model check' found problems; 2 invalid input or usage (bad arguments, "
-    "evidence, model, case or cohort file: one line on stderr saying what and where); 3 an output file or "
-    "directory cannot be written; 130 interrupted. Output files are written atomically (a temporary file "
+    "evidence, model, case or cohort file: one line on stderr saying what and where); 3 a result, plot or "
+    "output directory cannot be written; 130 interrupted. Output files are written atomically (a temporary file "
     "renamed into place), so a failed run leaves no half-written file."
 )
 
