@@ -597,6 +597,8 @@ def sweep_parameter(
     affected = [t for t in dict.fromkeys(model.table_of(n) for n in names) if t is not None]
     needed = [v for v in model.variables if v in model.engine.network.ancestors(set(likelihoods) | set(model.conditions))]
     batch = len(xs)
+    groups = {model.spec.parameters[n].group for n in names} - {None}
+    moved = set(names) | {model.spec.groups[g].member(st) for g in groups for st in model.spec.groups[g].states}
     # points in chunks: the tables of one chunk stay within SWEEP_CHUNK_BYTES, whatever the number of points
     per_point = 8 * sum(model.tables[v].size for v in needed)
     chunk = int(max(1, min(batch, SWEEP_CHUNK_BYTES // max(per_point, 1))))
@@ -608,7 +610,10 @@ def sweep_parameter(
         swept = [model.with_parameters(s) for s in settings[start:stop]]
         tables = {v: np.broadcast_to(model.tables[v], (size,) + model.tables[v].shape) for v in needed}
         if affected:
-            stacked = {k: np.array([m.values[k] for m in swept]) for k in current}
+            # only the swept parameters (and their group siblings) differ between points
+            stacked = {k: np.full(size, v) for k, v in current.items()}
+            for k in moved:
+                stacked[k] = np.array([m.parameter_value(k) for m in swept])
             built = _tables.build_tables(model.spec, stacked, model.references, variables=affected)
             for var, cpt in built.items():
                 for i in range(size):
