@@ -420,3 +420,9 @@ def test_defect_10_sweeps_run_in_chunks_and_refuse_a_million_points(monkeypatch)
         _TINY.sweep_parameter(CASE, "oms.opsoclonus", points=10**6, age=2.0)
     with pytest.raises(EvidenceError, match=r"'ages' parameter of sweep_age must be a list of 1 to 100,000 ages"):
         _TINY.sweep_age(CASE, ages=[2.0] * (10**5 + 1))
+
+
+def test_defect_14_nan_age_on_the_command_line_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*TINY, "diagnose", "opsoclonus=present", "--age", "nan"])
+    assert stop.value.code == 2 and "argument --age: must be a number of years (leave --age out if unknown)" in capsys.readouterr().err

@@ -21,6 +21,7 @@ __all__ = [
     "save_figure",
     "seed",
     "positive_int",
+    "years",
 ]
 
 
@@ -129,6 +130,17 @@ def seed(text: str) -> int:
         value = -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be an integer >= 0 (a random seed); got {text!r}")
+    return value
+
+
+def years(text: str) -> float:
+    """argparse type of ``--age``: a finite number (``nan`` is not an age; leave --age out if it is unknown)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number of years (leave --age out if unknown); got {text!r}")
     return value
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CaseFileError, EvidenceError
-from ._common import load, parse_evidence, print_json, save_figure, use_agg_backend
+from ._common import load, parse_evidence, print_json, save_figure, use_agg_backend, years
 
 HELP = "rank the differential for one case"
 
@@ -19,7 +19,7 @@ def register(sub) -> None:
         ),
     )
     p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
-    p.add_argument("--age", type=float, default=None, help="age in years (e.g. 1.5); omit if unknown")
+    p.add_argument("--age", type=years, default=None, help="age in years (e.g. 1.5); omit if unknown")
     p.add_argument("--case", metavar="FILE", help="take age and evidence from a case file (with --id)")
     p.add_argument("--id", metavar="ID", help="the case id in --case FILE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
