@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EvidenceError, did_you_mean
-from .evidence import MAX_AGE_YEARS
+from .evidence import MAX_AGE_YEARS, is_missing
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
@@ -123,14 +123,7 @@ def _shown(value) -> str:
     return repr(value)
 
 
-def _is_missing(value) -> bool:
-    if value is None:
-        return True
-    if isinstance(value, float) and math.isnan(value):
-        return True
-    if isinstance(value, str) and not value.strip():
-        return True
-    return value is pd.NA or value is pd.NaT
+_is_missing = is_missing  # the one missing-value rule (omsbayes.evidence): NaN of any float type, pd.NA, blanks
 
 
 def encode_cohort(model: DiagnosticModel, frame: pd.DataFrame, what: str = "diagnose_batch") -> CohortEvidence:
@@ -196,7 +189,15 @@ def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index:
             _probability(var, legal, probs[position], index, position)  # raises, naming the row
         return np.full(len(column), -1, dtype=np.intp), (probs if len(given) else None)
     # each distinct cell value is checked once; rows then take their value's meaning
-    which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    try:
+        which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists, dicts): not a state or a probability
+        cells = column.to_numpy(dtype=object)
+        position = next(i for i, v in enumerate(cells) if not isinstance(v, (str, numbers.Number)) and not is_missing(v))
+        raise EvidenceError(
+            f"{_row(index, position)}: the evidence for '{var}' must be a state name or a probability; "
+            f"got {_shown(cells[position])}."
+        ) from None
     state_of = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry serves missing cells (-1)
     prob_of = np.full(len(uniques) + 1, np.nan)
     lookup = {s: i for i, s in enumerate(legal)}
@@ -251,6 +252,9 @@ def _encode_age(model: DiagnosticModel, column: pd.Series, index: pd.Index) -> n
         years = np.array(pd.to_numeric(column, errors="coerce"), dtype=float)
         unread = np.isnan(years) & ~column.isna().to_numpy()  # bin names, blanks and mistakes
     values = column.to_numpy(dtype=object)
+    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.infer_dtype(column, skipna=True) in ("boolean", "mixed"):
+        flags = [i for i, v in enumerate(values) if isinstance(v, (bool, np.bool_))]  # True is not an age of 1
+        years[flags] = np.inf  # reported below
     for position in np.flatnonzero(unread):
         value = values[position]
         if isinstance(value, str) and value in bins:

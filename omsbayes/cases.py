@@ -124,6 +124,17 @@ def load_cases(path: str | Path, model: DiagnosticModel | None = None) -> CaseSe
         evidence = node.get("evidence", {}) or {}
         if not isinstance(evidence, Mapping):
             _fail(path, node, "evidence", f"case '{cid}': 'evidence' must map variables to states.")
+        for var, value in evidence.items():
+            plain = value is None or (isinstance(value, (str, int, float)) and not isinstance(value, bool))
+            if not isinstance(var, str) or not plain:
+                booleans = isinstance(value, bool) or isinstance(var, bool)
+                hint = " YAML reads yes/no/on/off as booleans: write the state name, in quotes if need be." if booleans else ""
+                _fail(
+                    path,
+                    evidence,
+                    var if isinstance(var, str) else None,
+                    f"case '{cid}': evidence {var!r}: {value!r} must be a variable and a state name or a probability.{hint}",
+                )
         diagnosis = node.get("diagnosis")
         if isinstance(diagnosis, str):
             diagnosis = [diagnosis]

@@ -14,6 +14,7 @@ __all__ = [
     "EvidenceError",
     "ModelFileError",
     "CaseFileError",
+    "OutputError",
     "OmsBayesWarning",
     "did_you_mean",
 ]
@@ -52,6 +53,10 @@ class ModelFileError(OmsBayesError, ValueError):
 
 class CaseFileError(OmsBayesError, ValueError):
     """A case file (vignettes) that cannot be read or does not fit the model."""
+
+
+class OutputError(OmsBayesError, OSError):
+    """A result, table or figure that cannot be written (missing directory, no permission, bad suffix)."""
 
 
 class OmsBayesWarning(UserWarning):

@@ -15,6 +15,15 @@ Evidence is a mapping from a variable name to one of
 
 ``age`` is given in years and mapped to the model's age bins; no age means
 the age is unknown (the population's age distribution is used).
+
+Missing values
+--------------
+One rule, used by every entry point (:func:`is_missing`): ``None``, a NaN of
+any float type (``float``, ``numpy.float32``, ...), ``pandas.NA``,
+``pandas.NaT`` and a blank string mean *not observed*, for evidence values and
+for the age alike. Text such as ``"nan"`` or ``"NA"`` is not a missing value
+but a (wrong) state name, and is refused with a hint; booleans are never an
+age or a state.
 """
 
 from __future__ import annotations
@@ -28,9 +37,85 @@ import numpy as np
 
 from .errors import EvidenceError, did_you_mean
 
-__all__ = ["Likelihood", "NormalizedEvidence", "normalize_evidence", "age_to_bin", "MAX_AGE_YEARS"]
+__all__ = [
+    "Likelihood",
+    "NormalizedEvidence",
+    "normalize_evidence",
+    "age_to_bin",
+    "is_missing",
+    "check_integer",
+    "check_names",
+    "MAX_AGE_YEARS",
+]
 
 MAX_AGE_YEARS = 120.0
+
+#: Texts that people write for "missing"; they are refused with a hint rather than read as a state.
+_MISSING_WORDS = frozenset({"nan", "na", "n/a", "none", "null", "missing", "unknown", "?"})
+
+
+def is_missing(value) -> bool:
+    """True for a value that means *not observed*: None, NaN (any float type), pandas.NA/NaT or blank text.
+
+    Parameters
+    ----------
+    value : object
+        An evidence value, a cohort cell or an age.
+
+    Returns
+    -------
+    bool
+    """
+    if value is None:
+        return True
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    kind = type(value)
+    return kind.__module__.startswith("pandas") and kind.__name__ in ("NAType", "NaTType")
+
+
+def _missing_hint(value) -> str:
+    if isinstance(value, str) and value.strip().lower() in _MISSING_WORDS:
+        return " To leave a variable unobserved, leave it out (or give None, or an empty cell in a cohort)."
+    return ""
+
+
+def check_integer(value, name: str, what: str, minimum: int = 0, maximum: int | None = None) -> int:
+    """An integer argument, or :class:`EvidenceError` naming the parameter, the function and the range.
+
+    Parameters
+    ----------
+    value : object
+        The argument as given (bools are refused; numpy integers accepted).
+    name, what : str
+        The parameter and the function, for the message.
+    minimum, maximum : int
+        The allowed range (``maximum`` None: no upper bound).
+    """
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+    if ok and value >= minimum and (maximum is None or value <= maximum):
+        return int(value)
+    allowed = f"an integer >= {minimum}" if maximum is None else f"an integer between {minimum} and {maximum:,}"
+    raise EvidenceError(f"The '{name}' parameter of {what} must be {allowed}. Got {value!r} instead.")
+
+
+def check_names(value, name: str, what: str, allow_none: bool = True) -> list[str] | None:
+    """A list of names (a single string is a list of one), or :class:`EvidenceError`."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, str):
+        return [value]
+    try:
+        names = list(value)
+    except TypeError:
+        names = None
+    if names is None or not all(isinstance(v, str) for v in names):
+        raise EvidenceError(
+            f"The '{name}' parameter of {what} must be a list of variable names. Got {value!r} instead."
+        )
+    return names
 
 
 @dataclass(frozen=True)
@@ -47,12 +132,20 @@ class Likelihood:
     @classmethod
     def ratio(cls, lr: float) -> Likelihood:
         """A report ``lr`` times as likely if the finding is present (positive) as if not."""
-        return cls(lr=float(lr))
+        try:
+            return cls(lr=_weight(lr))
+        except TypeError:
+            raise EvidenceError(f"A likelihood ratio must be a number >= 0. Got {lr!r} instead.") from None
 
     @classmethod
     def of(cls, weights: Mapping[str, float]) -> Likelihood:
         """Explicit likelihood weights per state (states left out get 0)."""
-        return cls(weights=tuple((str(k), float(v)) for k, v in weights.items()))
+        if not isinstance(weights, Mapping):
+            raise EvidenceError(f"Likelihood.of needs a mapping of states to weights. Got {weights!r} instead.")
+        try:
+            return cls(weights=tuple((str(k), _weight(v)) for k, v in weights.items()))
+        except TypeError:
+            raise EvidenceError(f"The likelihood weights must be numbers >= 0. Got {dict(weights)!r} instead.") from None
 
     def __str__(self) -> str:
         if self.lr is not None:
@@ -118,7 +211,7 @@ def age_to_bin(age: float, age_states, bins_years, what: str = "diagnose") -> st
     what : str
         The function being called, for the message.
     """
-    if isinstance(age, bool) or not isinstance(age, numbers.Real) or not math.isfinite(float(age)):
+    if isinstance(age, (bool, np.bool_)) or not isinstance(age, numbers.Real) or not math.isfinite(float(age)):
         raise EvidenceError(
             f"The 'age' parameter of {what} must be a number of years between 0 and {MAX_AGE_YEARS:g}. "
             f"Got {age!r} instead."
@@ -131,6 +224,12 @@ def age_to_bin(age: float, age_states, bins_years, what: str = "diagnose") -> st
         )
     index = int(np.searchsorted(np.asarray(bins_years), age, side="right")) - 1
     return age_states[index]
+
+
+def _weight(value) -> float:
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError("not a number")
+    return float(value)
 
 
 def _likelihood_vector(var: str, value, states: tuple[str, ...]) -> np.ndarray:
@@ -149,7 +248,10 @@ def _likelihood_vector(var: str, value, states: tuple[str, ...]) -> np.ndarray:
             f"Variable '{var}' has no state {unknown[0]!r}; its states are {list(states)}."
             + did_you_mean(str(unknown[0]), states)
         )
-    vec = np.array([float(weights.get(s, 0.0)) for s in states])
+    try:
+        vec = np.array([_weight(weights.get(s, 0.0)) for s in states])
+    except (TypeError, ValueError):
+        vec = np.array([np.nan])
     if not np.all(np.isfinite(vec)) or np.any(vec < 0):
         raise EvidenceError(f"The likelihood weights for '{var}' must be finite and >= 0. Got {weights}.")
     if not np.any(vec > 0):
@@ -203,16 +305,16 @@ def normalize_evidence(
         if not isinstance(var, str) or var not in states:
             raise EvidenceError(f"Unknown variable {var!r} in the evidence." + did_you_mean(str(var), states))
         legal = states[var]
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if is_missing(value):
             continue  # unobserved
         if isinstance(value, str):
             if value not in legal:
                 raise EvidenceError(
                     f"Variable '{var}' has no state '{value}'; its states are {list(legal)}."
-                    + did_you_mean(value, legal)
+                    + (_missing_hint(value) or did_you_mean(value, legal))
                 )
             hard[var] = value
-        elif isinstance(value, bool):
+        elif isinstance(value, (bool, np.bool_)):
             raise EvidenceError(
                 f"Give '{var}' a state name such as '{legal[-1]}' or '{legal[0]}', not {value!r}."
             )
@@ -237,6 +339,8 @@ def normalize_evidence(
                 f"got {value!r}."
             )
     age_bin = None
+    if is_missing(age):
+        age = None
     if age is not None:
         if "age" in hard or "age" in soft:
             raise EvidenceError("Give the age either as 'age' in years or as evidence on 'age', not both.")

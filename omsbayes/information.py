@@ -14,6 +14,9 @@ the evidence::
     LR_i = [P(T | e) / P(R | e)] / [P(T | e - e_i) / P(R | e - e_i)]
          = P(e_i | T, e - e_i) / P(e_i | R, e - e_i).
 
+(posteriors clipped to ``[1e-15, 1 - 1e-15]`` as for the log-odds below, so
+the ratio is finite and positive even when an item rules a condition out).
+
 Value of information
 --------------------
 For each candidate finding or test ``X`` not yet observed, with ``x`` over its
@@ -35,7 +38,9 @@ states and ``p(x) = P(X = x | e)``:
 ``expected_log_odds_change``, ``expected_abs_log_odds_change``
     ``sum_x p(x) Δ_x`` and ``sum_x p(x) |Δ_x|``, with
     ``Δ_x = ln[P(T | e, x) / P(R | e, x)] - ln[P(T | e) / P(R | e)]`` for the
-    current top T and runner-up R (natural logarithms).
+    current top T and runner-up R (natural logarithms; posteriors clipped to
+    ``[1e-15, 1 - 1e-15]`` so that a result ruling a condition out gives a
+    large finite change, never an infinity or NaN).
 
 Candidates are ranked by expected entropy reduction (the myopic, one-step
 value of information of Gorry and Barnett 1968, with the entropy criterion of
@@ -64,7 +69,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EvidenceError, did_you_mean
-from .evidence import NormalizedEvidence
+from .evidence import NormalizedEvidence, check_names
 from .provenance import Provenance, provenance_of
 from .scenarios import AnalysisResult, check_possible, condition_posteriors, describe
 
@@ -80,6 +85,17 @@ def binary_entropy(p) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         h = -(np.where(p > 0, p * np.log2(p), 0.0) + np.where(p < 1, (1 - p) * np.log2(1 - p), 0.0))
     return h
+
+
+#: Posteriors enter log-odds clipped to [LOG_ODDS_EPS, 1 - LOG_ODDS_EPS]: a result that rules a condition
+#: out (posterior 0) gives a large finite change (about 34.5 nats) instead of an infinity or 0/0.
+LOG_ODDS_EPS = 1e-15
+
+
+def _log_odds(p: np.ndarray, top: int, runner: int) -> np.ndarray:
+    """``ln[P(top) / P(runner)]`` with both posteriors clipped (see :data:`LOG_ODDS_EPS`); finite everywhere."""
+    q = np.clip(np.nan_to_num(np.asarray(p, dtype=float), nan=0.0), LOG_ODDS_EPS, 1.0 - LOG_ODDS_EPS)
+    return np.log(q[..., top]) - np.log(q[..., runner])
 
 
 def _top_two(p: np.ndarray) -> tuple[int, int]:
@@ -218,8 +234,7 @@ def evidence_impact(model: DiagnosticModel, evidence: Mapping | None, age: float
                     "flipped": flipped[j],
                 }
             )
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lr = (full[top] / full[runner]) / (without[top] / without[runner])
+        lr = float(np.exp(_log_odds(full, top, runner) - _log_odds(without, top, runner)))
         summary.append(
             {
                 "item": item,
@@ -229,7 +244,7 @@ def evidence_impact(model: DiagnosticModel, evidence: Mapping | None, age: float
                 "p_top_without": without[top],
                 "p_top_flipped": flipped[top],
                 "lr": float(lr),
-                "log10_lr": float(np.log10(lr)) if lr > 0 else -np.inf,
+                "log10_lr": float((_log_odds(full, top, runner) - _log_odds(without, top, runner)) / np.log(10.0)),
             }
         )
     summary_frame = pd.DataFrame(summary)
@@ -325,8 +340,7 @@ class ValueOfInformation(AnalysisResult):
 def _candidates(model: DiagnosticModel, ev: NormalizedEvidence, candidates: Sequence[str] | None) -> list[str]:
     if candidates is None:
         return [v for v in model.findings + model.tests if v not in ev.observed]
-    if isinstance(candidates, str):
-        candidates = [candidates]
+    candidates = check_names(candidates, "candidates", "value_of_information", allow_none=False)
     out = []
     for name in candidates:
         if name not in model.state_map:
@@ -365,8 +379,7 @@ def value_of_information(
     log_pe = float(log_z[0])
     top, runner = _top_two(base)
     h0 = float(binary_entropy(base).sum())
-    with np.errstate(divide="ignore"):
-        log_odds0 = np.log(base[top]) - np.log(base[runner])
+    log_odds0 = _log_odds(base, top, runner)
 
     rows, outcome_rows, post_rows = [], [], []
     for name in names:
@@ -381,8 +394,7 @@ def value_of_information(
         prob = prob / prob.sum()  # the states partition the evidence; removes rounding
         entropy_after = binary_entropy(post).sum(axis=1)
         top_after = np.argmax(post, axis=1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            delta = (np.log(post[:, top]) - np.log(post[:, runner])) - log_odds0
+        delta = _log_odds(post, top, runner) - log_odds0
         live = prob > 0
         w = prob[live]
         rows.append(

@@ -121,8 +121,8 @@ class DiagnosticModel:
     def content_hash(self) -> str:
         """SHA-256 of the model files plus any parameter overrides (first 16 hex digits)."""
         digest = hashlib.sha256()
-        for key in ("model", "parameters", "evidence", "targets"):
-            digest.update(Path(self._spec.files[key]).read_bytes())
+        for key in ("model", "parameters", "evidence", "targets"):  # the bytes read at load (never re-read)
+            digest.update(self._spec.file_bytes[key])
         for name in sorted(self._overrides):
             digest.update(f"{name}={self._overrides[name]!r};".encode())
         return digest.hexdigest()[:16]
@@ -321,7 +321,9 @@ class DiagnosticModel:
             parameter (``oms.onset.acute``) rescales its other states in
             proportion so that they still sum to 1 (proportional
             co-variation). Derived parameters keep their values unless named:
-            they were calibrated at the file's values.
+            they were calibrated at the file's values. A parameter that feeds
+            only formulas (``oms.nb_fraction``) would therefore change nothing,
+            and is refused unless the derived parameters it feeds are set too.
 
         Returns
         -------
@@ -330,14 +332,39 @@ class DiagnosticModel:
         Raises
         ------
         EvidenceError
-            For an unknown parameter name or a value outside [0, 1] for a
-            probability.
+            For an unknown parameter name, a value outside [0, 1] for a
+            probability, or a formula input changed alone.
         """
+        if not isinstance(values, Mapping):
+            raise EvidenceError(
+                f"with_parameters needs a mapping of parameter names to values. Got {type(values).__name__} instead."
+            )
         merged = dict(self._overrides)
         for name, value in dict(values).items():
             self._check_parameter(name)
             merged[name] = value
-        return DiagnosticModel(self._spec, merged, _refs=self._refs, _base=self._file_values)
+        changed = DiagnosticModel(self._spec, merged, _refs=self._refs, _base=self._file_values)  # checks the values
+        for name in values:
+            self._check_not_inert(name, merged)
+        return changed
+
+    def _check_not_inert(self, name: str, merged: Mapping[str, float]) -> None:
+        """Refuse a change that would change nothing: a formula input whose derived parameters are not set too."""
+        if self._feeds.get(name) is not None:
+            return
+        downstream, stack = [], list(self._derived_from.get(name, []))
+        while stack:  # the derived parameters that feed tables, through chains of formulas
+            derived = stack.pop()
+            if self._feeds.get(derived) is not None:
+                downstream.append(derived)
+            stack.extend(self._derived_from.get(derived, []))
+        missing = sorted(d for d in set(downstream) if d not in merged)
+        if missing:
+            raise EvidenceError(
+                f"Parameter '{name}' feeds no table, only the formulas of {', '.join(repr(d) for d in missing)}; "
+                "derived parameters keep their calibrated values, so changing it alone would change nothing. "
+                "Set the derived parameters themselves (with_parameters accepts them), or change the model file."
+            )
 
     @property
     def overrides(self) -> dict[str, float]:

@@ -20,6 +20,7 @@ file and line. Nothing here computes a table; see :mod:`omsbayes.tables`.
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import operator
 from collections.abc import Mapping
@@ -29,7 +30,7 @@ from typing import Any
 
 from .distributions import Uncertainty
 from .errors import ModelFileError, did_you_mean
-from .yamlio import line_of, read_yaml
+from .yamlio import line_of, read_yaml_bytes
 
 __all__ = [
     "AgeMap",
@@ -223,6 +224,9 @@ class ModelSpec:
     settings: dict[str, SettingSpec] = field(default_factory=dict)
     default_setting: DefaultSetting | None = None
     selection: tuple[str, ...] = ()  # variables that say where the patient is seen
+    #: The bytes of each file as read and parsed (keys as ``files``): the content hash is computed
+    #: from them, so it describes exactly what was loaded, even if a file changes afterwards.
+    file_bytes: dict[str, bytes] = field(default_factory=dict, repr=False)
 
     def variables_with_role(self, role: str) -> list[str]:
         """Names of the variables with this role, in file order."""
@@ -249,6 +253,28 @@ class _Ctx:
         return value
 
 
+def _is_number(value) -> bool:
+    """A finite int or float from YAML (booleans such as ``yes`` are not numbers)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _names(ctx: _Ctx, values, node, key: str, what: str) -> tuple[str, ...]:
+    """State or bin names: non-empty strings, each once. YAML reads yes/no/on/off as booleans and null as None."""
+    if not isinstance(values, list):
+        ctx.fail(f"'{key}' of {what} must be a list of names; got {values!r}.", node, key)
+    for value in values:
+        if not isinstance(value, str) or not value.strip():
+            hint = (
+                " YAML reads yes/no/on/off/true/false as booleans and null or ~ as nothing: put such names in quotes."
+                if value is None or isinstance(value, bool)
+                else ""
+            )
+            ctx.fail(f"'{key}' of {what} must be names (text); got {value!r}.{hint}", node, key)
+    if len(set(values)) != len(values):
+        ctx.fail(f"'{key}' of {what} names a state twice: {values}.", node, key)
+    return tuple(values)
+
+
 def _as_tuple(value) -> tuple:
     if value is None:
         return ()
@@ -260,9 +286,9 @@ def _as_tuple(value) -> tuple:
 # ---------------------------------------------------------------------------
 # evidence
 # ---------------------------------------------------------------------------
-def _read_evidence(path: Path) -> dict[str, EvidenceEntry]:
+def _read_evidence(path: Path, raw: dict[str, bytes]) -> dict[str, EvidenceEntry]:
     ctx = _Ctx(path)
-    doc = read_yaml(path)
+    doc, raw["evidence"] = read_yaml_bytes(path)
     entries = ctx.require(doc, "entries", list, "the evidence file")
     out: dict[str, EvidenceEntry] = {}
     for node in entries:
@@ -276,11 +302,11 @@ def _read_evidence(path: Path) -> dict[str, EvidenceEntry]:
         numbers = {}
         for key in ("estimate", "low", "high"):
             value = node.get(key)
-            if value is not None and not isinstance(value, (int, float)):
-                ctx.fail(f"'{key}' of evidence '{eid}' must be a number; got {value!r}.", node, key)
+            if value is not None and not _is_number(value):
+                ctx.fail(f"'{key}' of evidence '{eid}' must be a finite number; got {value!r}.", node, key)
             numbers[key] = None if value is None else float(value)
         n = node.get("n")
-        if n is not None and (not isinstance(n, int) or n <= 0):
+        if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n <= 0):
             ctx.fail(f"'n' of evidence '{eid}' must be a positive whole number; got {n!r}.", node, "n")
         out[eid] = EvidenceEntry(
             id=eid,
@@ -332,8 +358,10 @@ def _parse_uncertainty(ctx: _Ctx, node: Mapping, name: str, center, is_rate_like
         )
     clean = {k: v for k, v in spec.items() if k != "dist"}
     for key, value in clean.items():
-        if not isinstance(value, (int, float)) or isinstance(value, bool):
-            ctx.fail(f"uncertainty '{key}' of parameter '{name}' must be a number; got {value!r}.", node, "uncertainty")
+        if not _is_number(value):
+            ctx.fail(
+                f"uncertainty '{key}' of parameter '{name}' must be a finite number; got {value!r}.", node, "uncertainty"
+            )
     if kind == "dirichlet":
         if "concentration" not in clean or clean["concentration"] <= 0:
             ctx.fail(f"parameter '{name}': a dirichlet needs a positive 'concentration'.", node, "uncertainty")
@@ -371,22 +399,24 @@ def _parse_uncertainty(ctx: _Ctx, node: Mapping, name: str, center, is_rate_like
         ctx.fail(f"parameter '{name}': {exc}.", node, "uncertainty")
 
 
-def _read_parameters(path: Path, evidence: Mapping[str, EvidenceEntry]):
+def _read_parameters(path: Path, evidence: Mapping[str, EvidenceEntry], raw: dict[str, bytes]):
     ctx = _Ctx(path)
-    doc = read_yaml(path)
+    doc, raw["parameters"] = read_yaml_bytes(path)
     block = ctx.require(doc, "parameters", Mapping, "the parameters file")
     params: dict[str, ParameterSpec] = {}
     groups: dict[str, GroupSpec] = {}
     for name, node in block.items():
+        if not isinstance(name, str) or not name.strip():
+            ctx.fail(f"parameter names must be text; got {name!r}.", block, name)
         if not isinstance(node, Mapping):
             ctx.fail(f"parameter '{name}' must be a mapping.", block, name)
         means = ctx.require(node, "means", str, f"parameter '{name}'")
         note = str(node.get("note", ""))
         sources, expert = _parse_sources(ctx, node, name, evidence)
         if "states" in node:  # a categorical group
-            states = tuple(ctx.require(node, "states", list, f"parameter '{name}'"))
+            states = _names(ctx, node["states"], node, "states", f"parameter '{name}'")
             value = ctx.require(node, "value", list, f"parameter '{name}'")
-            if len(value) != len(states) or not all(isinstance(v, (int, float)) for v in value):
+            if len(value) != len(states) or not all(_is_number(v) for v in value):
                 ctx.fail(f"parameter '{name}' needs one probability per state {list(states)}.", node, "value")
             if any(v <= 0 for v in value) or abs(sum(value) - 1.0) > 1e-9:
                 ctx.fail(
@@ -443,9 +473,31 @@ def _dotted(node: ast.AST) -> str | None:
     return None
 
 
+#: Bounds on a derived formula (the bundled ones have a few terms): longer ones are refused
+#: before parsing, so that no file can exhaust the parser's or the evaluator's recursion.
+MAX_FORMULA_CHARS = 2000
+MAX_FORMULA_TERMS = 200
+
+
+class FormulaTooLarge(ValueError):
+    """A formula beyond :data:`MAX_FORMULA_CHARS` or :data:`MAX_FORMULA_TERMS`."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_formula(formula: str) -> ast.Expression:
+    """The formula's syntax tree (never evaluated by Python: see :func:`evaluate_formula`)."""
+    if len(formula) > MAX_FORMULA_CHARS:
+        raise FormulaTooLarge(f"it has {len(formula):,} characters; at most {MAX_FORMULA_CHARS:,} are allowed")
+    tree = ast.parse(formula, mode="eval")
+    terms = sum(isinstance(n, (ast.Name, ast.Constant)) for n in ast.walk(tree))
+    if terms > MAX_FORMULA_TERMS:
+        raise FormulaTooLarge(f"it has {terms:,} terms; at most {MAX_FORMULA_TERMS} are allowed")
+    return tree
+
+
 def formula_inputs(formula: str) -> list[str]:
     """The parameter names a derived formula reads, in order of appearance."""
-    tree = ast.parse(formula, mode="eval")
+    tree = _parse_formula(formula)
     names: list[str] = []
 
     def visit(node):
@@ -462,14 +514,14 @@ def formula_inputs(formula: str) -> list[str]:
 
 
 def evaluate_formula(formula: str, values: Mapping[str, Any]):
-    """Evaluate ``+ - * /`` arithmetic over parameter names (scalars or arrays)."""
-    tree = ast.parse(formula, mode="eval")
+    """Evaluate ``+ - * /`` arithmetic over parameter names (scalars or arrays); nothing else is allowed."""
+    tree = _parse_formula(formula)
 
     def ev(node):
         name = _dotted(node)
         if name is not None:
             return values[name]
-        if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        if isinstance(node, ast.Constant) and _is_number(node.value):
             return float(node.value)
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             return _BINOPS[type(node.op)](ev(node.left), ev(node.right))
@@ -488,7 +540,11 @@ def _check_formulas(ctx: _Ctx, params: dict[str, ParameterSpec]):
             try:
                 inputs = formula_inputs(spec.formula)
                 evaluate_formula(spec.formula, {name: 1.0 for name in inputs})
-            except (SyntaxError, ValueError):
+            except FormulaTooLarge as exc:
+                raise ModelFileError(
+                    f"the formula of parameter '{spec.name}' is too large: {exc}.", str(ctx.path), spec.line
+                ) from None
+            except (SyntaxError, ValueError, RecursionError, MemoryError):
                 raise ModelFileError(
                     f"the formula of parameter '{spec.name}' is not arithmetic (+ - * /) over parameter names: "
                     f"{spec.formula!r}.",
@@ -699,9 +755,9 @@ def _binary(ctx, var_name, states, node):
 # ---------------------------------------------------------------------------
 # targets
 # ---------------------------------------------------------------------------
-def _read_targets(path: Path, evidence, variables, age_states, settings=None) -> tuple[TargetSpec, ...]:
+def _read_targets(path: Path, evidence, variables, age_states, raw: dict[str, bytes], settings=None) -> tuple[TargetSpec, ...]:
     ctx = _Ctx(path)
-    doc = read_yaml(path)
+    doc, raw["targets"] = read_yaml_bytes(path)
     block = ctx.require(doc, "targets", list, "the targets file")
     out = []
     seen = set()
@@ -723,6 +779,8 @@ def _read_targets(path: Path, evidence, variables, age_states, settings=None) ->
             if var not in variables or not wanted or any(x not in variables[var].states for x in wanted):
                 ctx.fail(f"target '{tid}': evidence {var}={st} is not a variable and state of the model.", query, "evidence")
         age = query.get("age")
+        if not (age is None or isinstance(age, (str, list)) or _is_number(age)):
+            ctx.fail(f"target '{tid}': 'age' must be an age bin, a list of bins or years; got {age!r}.", query, "age")
         bins = _as_tuple(age) if isinstance(age, (str, list)) else ()
         for b in bins:
             if b not in age_states:
@@ -735,7 +793,7 @@ def _read_targets(path: Path, evidence, variables, age_states, settings=None) ->
                 "setting",
             )
         rng = ctx.require(node, "range", list, f"target '{tid}'")
-        if len(rng) != 2 or not rng[0] <= rng[1]:
+        if len(rng) != 2 or not all(_is_number(x) for x in rng) or not rng[0] <= rng[1]:
             ctx.fail(f"target '{tid}': 'range' must be [low, high].", node, "range")
         sources = _as_tuple(node.get("source"))
         if not sources:
@@ -766,10 +824,20 @@ def _read_targets(path: Path, evidence, variables, age_states, settings=None) ->
 # the model file
 # ---------------------------------------------------------------------------
 def _resolve_model_path(path: str | Path) -> Path:
+    if not isinstance(path, (str, Path)):
+        raise ModelFileError(f"A model is loaded from a directory or a model.yaml path. Got {path!r} instead.")
     path = Path(path)
     if path.is_dir():
         path = path / "model.yaml"
     return path
+
+
+def _resolved(ctx: _Ctx, path: Path, node, key) -> Path:
+    """The absolute path of a model file; symlink loops are reported, not raised as RuntimeError."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+        ctx.fail(f"the path {str(path)!r} cannot be resolved ({exc}).", node, key)
 
 
 def read_model(path: str | Path) -> ModelSpec:
@@ -791,8 +859,22 @@ def read_model(path: str | Path) -> ModelSpec:
         With file and line, for anything unreadable or inconsistent.
     """
     path = _resolve_model_path(path)
+    try:
+        return _read_model(path)
+    except ModelFileError:
+        raise
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as exc:
+        # A safety net: every check above names its file and line; a malformed file that slips
+        # past them is still reported as a model-file problem, never as a bare traceback.
+        raise ModelFileError(
+            f"the model files are malformed and cannot be read ({type(exc).__name__}: {exc}).", str(path)
+        ) from exc
+
+
+def _read_model(path: Path) -> ModelSpec:
     ctx = _Ctx(path)
-    doc = read_yaml(path)
+    raw: dict[str, bytes] = {}
+    doc, raw["model"] = read_yaml_bytes(path)
     if not isinstance(doc, Mapping):
         ctx.fail("a model file must be a mapping with 'model', 'age', 'files' and 'variables'.")
     meta = ctx.require(doc, "model", Mapping, "the model file")
@@ -800,18 +882,26 @@ def read_model(path: str | Path) -> ModelSpec:
     files = {}
     for key in ("parameters", "evidence", "targets"):
         rel = ctx.require(files_node, key, str, "'files'")
-        files[key] = (path.parent / rel).resolve()
-    files["model"] = path.resolve()
+        files[key] = _resolved(ctx, path.parent / rel, files_node, key)
+    files["model"] = _resolved(ctx, path, None, None)
 
-    evidence = _read_evidence(files["evidence"])
-    params, groups = _read_parameters(files["parameters"], evidence)
+    evidence = _read_evidence(files["evidence"], raw)
+    params, groups = _read_parameters(files["parameters"], evidence, raw)
     _check_formulas(_Ctx(files["parameters"]), params)
 
     age = ctx.require(doc, "age", Mapping, "the model file")
-    age_states = tuple(ctx.require(age, "states", list, "'age'"))
-    bins = tuple(float(x) for x in ctx.require(age, "bins_years", list, "'age'"))
-    if len(bins) != len(age_states) or list(bins) != sorted(bins) or bins[0] != 0:
-        ctx.fail("'bins_years' must give one increasing lower bound per age state, starting at 0.", age, "bins_years")
+    age_states = _names(ctx, ctx.require(age, "states", list, "'age'"), age, "states", "'age'")
+    raw_bins = ctx.require(age, "bins_years", list, "'age'")
+    if not all(_is_number(x) for x in raw_bins):
+        ctx.fail(f"'bins_years' must be finite numbers of years; got {list(raw_bins)}.", age, "bins_years")
+    bins = tuple(float(x) for x in raw_bins)
+    if len(bins) != len(age_states) or any(b <= a for a, b in zip(bins, bins[1:])) or bins[0] != 0:
+        ctx.fail(
+            "'bins_years' must give one strictly increasing lower bound per age state, starting at 0; "
+            f"got {list(raw_bins)}.",
+            age,
+            "bins_years",
+        )
     age_groups: dict[str, tuple[str, ...]] = {s: (s,) for s in age_states}
     age_groups["all"] = age_states
     for gname, members in (age.get("groups") or {}).items():
@@ -823,12 +913,14 @@ def read_model(path: str | Path) -> ModelSpec:
     spec_ctx = (age_states, age_groups, params, groups, var_block)
     variables: dict[str, VariableSpec] = {}
     for name, node in var_block.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            ctx.fail(f"variable names must be identifiers (letters, digits, _); got {name!r}.", var_block, name)
         if not isinstance(node, Mapping):
             ctx.fail(f"variable '{name}' must be a mapping.", var_block, name)
         role = ctx.require(node, "role", str, f"variable '{name}'")
         if role not in ROLES:
             ctx.fail(f"variable '{name}' has unknown role '{role}'; allowed: {list(ROLES)}.", node, "role")
-        states = tuple(ctx.require(node, "states", list, f"variable '{name}'"))
+        states = _names(ctx, ctx.require(node, "states", list, f"variable '{name}'"), node, "states", f"variable '{name}'")
         if len(set(states)) != len(states) or len(states) < 2:
             ctx.fail(f"variable '{name}' needs at least two distinct states.", node, "states")
         if name == "age" and states != age_states:
@@ -858,7 +950,7 @@ def read_model(path: str | Path) -> ModelSpec:
         ctx.fail("the model needs a variable 'age'.")
     _check_structure(ctx, var_block, variables, params, groups, files["parameters"])
     settings, default_setting, selection = _read_settings(ctx, doc, variables, age_states, age_groups, evidence)
-    targets = _read_targets(files["targets"], evidence, variables, age_states, settings)
+    targets = _read_targets(files["targets"], evidence, variables, age_states, raw, settings)
     return ModelSpec(
         path=path.resolve().parent,
         name=str(meta.get("name", path.parent.name)),
@@ -879,6 +971,7 @@ def read_model(path: str | Path) -> ModelSpec:
         settings=settings,
         default_setting=default_setting,
         selection=selection,
+        file_bytes=raw,
     )
 
 

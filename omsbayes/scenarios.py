@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import EvidenceError, ModelFileError, did_you_mean
-from .evidence import NormalizedEvidence
+from .evidence import NormalizedEvidence, check_integer, check_names, is_missing
 from .provenance import Provenance, provenance_of
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -58,6 +58,34 @@ __all__ = [
 
 #: Name of the unchanged case in :func:`what_if` tables.
 BASELINE = "baseline"
+
+#: Most points of one sweep: the result is a long table (points x conditions rows), so a
+#: million points would take gigabytes; below this the work runs in chunks of bounded memory.
+MAX_SWEEP_POINTS = 100_000
+
+#: Largest size (bytes) of the tables built for one chunk of sweep points.
+SWEEP_CHUNK_BYTES = 32 * 2**20
+
+
+def _finite_numbers(values, name: str, what: str) -> np.ndarray:
+    """A 1-d array of finite numbers (at most :data:`MAX_SWEEP_POINTS`), or :class:`EvidenceError`."""
+    problem = None
+    if isinstance(values, (str, bytes, Mapping)) or not hasattr(values, "__iter__"):
+        problem = "a list"
+    else:
+        items = list(values)
+        if not items:
+            problem = "a non-empty list"
+        elif len(items) > MAX_SWEEP_POINTS:
+            raise EvidenceError(
+                f"The '{name}' parameter of {what} gives {len(items):,} points; at most {MAX_SWEEP_POINTS:,} are "
+                "allowed (the result has one row per point and condition). Sweep a coarser grid."
+            )
+        elif not all(isinstance(v, numbers.Real) and not isinstance(v, (bool, np.bool_)) and math.isfinite(v) for v in items):
+            problem = "finite numbers"
+    if problem is not None:
+        raise EvidenceError(f"The '{name}' parameter of {what} must be finite numbers (a list). Got {values!r} instead.")
+    return np.asarray(items, dtype=float)
 
 
 # ---------------------------------------------------------------------------
@@ -109,6 +137,18 @@ def condition_posteriors(
         else:
             out[:, j] = result.marginals[cond][:, -1]
     return out, log_z
+
+
+def evidence_mapping(evidence, what: str) -> dict:
+    """The evidence as a plain dict (None: empty); :class:`EvidenceError` for anything but a mapping."""
+    if evidence is None:
+        return {}
+    if not isinstance(evidence, Mapping):
+        raise EvidenceError(
+            f"The evidence of {what} must be a mapping of variable names to states, e.g. "
+            f"{{'opsoclonus': 'present'}}. Got {type(evidence).__name__} instead."
+        )
+    return dict(evidence)
 
 
 def check_possible(model: DiagnosticModel, evidence: NormalizedEvidence, log_evidence: float) -> None:
@@ -319,7 +359,7 @@ def what_if(
     age: float | None = None,
 ) -> WhatIf:
     """Posteriors of every condition under named changes of a case (see :meth:`DiagnosticModel.what_if`)."""
-    base_evidence = dict(evidence or {})
+    base_evidence = evidence_mapping(evidence, "what_if")
     base_ev = model.normalize(base_evidence, age, what="what_if")
     if not isinstance(scenarios, Mapping):
         raise EvidenceError(
@@ -437,7 +477,7 @@ class Sweep(AnalysisResult):
 
 def sweep_age(model: DiagnosticModel, evidence: Mapping | None = None, ages: Sequence[float] | None = None) -> Sweep:
     """Posterior of every condition in each age bin, or at given ages (see :meth:`DiagnosticModel.sweep_age`)."""
-    evidence = dict(evidence or {})
+    evidence = evidence_mapping(evidence, "sweep_age")
     if "age" in evidence:
         raise EvidenceError("sweep_age varies the age itself; remove 'age' from the evidence.")
     ev = model.normalize(evidence, None, what="sweep_age")
@@ -450,8 +490,16 @@ def sweep_age(model: DiagnosticModel, evidence: Mapping | None = None, ages: Seq
     else:
         from .evidence import age_to_bin
 
-        age_years = [float(a) for a in ages]
+        if isinstance(ages, (str, bytes)) or not hasattr(ages, "__iter__"):
+            raise EvidenceError(f"The 'ages' parameter of sweep_age must be a list of ages in years. Got {ages!r} instead.")
+        ages = list(ages)
+        if not ages or len(ages) > MAX_SWEEP_POINTS:
+            raise EvidenceError(
+                f"The 'ages' parameter of sweep_age must be a list of 1 to {MAX_SWEEP_POINTS:,} ages in years. "
+                f"Got {len(ages):,}."
+            )
         chosen = [age_to_bin(a, model.age_states, model.spec.age_bins_years, "sweep_age") for a in ages]
+        age_years = [float(a) for a in ages]
         x, xlabel = "age_years", "age (years)"
     onehot = np.zeros((len(chosen), len(bins)))
     onehot[np.arange(len(chosen)), [bins.index(b) for b in chosen]] = 1.0
@@ -478,16 +526,19 @@ def sweep_age(model: DiagnosticModel, evidence: Mapping | None = None, ages: Seq
 
 def resolve_parameters(model: DiagnosticModel, parameters: str | Sequence[str], what: str) -> list[str]:
     """Parameter names from a name, a list of names or a shell-style pattern (``neuroblastoma.incidence.*``)."""
-    names = [parameters] if isinstance(parameters, str) else list(parameters)
+    names = check_names(parameters, "parameters", what, allow_none=False)
     if not names:
         raise EvidenceError(f"{what} needs at least one parameter name.")
     out: list[str] = []
     known = model.parameter_names
     for name in names:
         if any(ch in str(name) for ch in "*?["):
-            matched = [p for p in known if fnmatch.fnmatchcase(p, name)]
+            # a pattern matches the parameters that feed tables: formula inputs alone change nothing
+            matched = [p for p in known if fnmatch.fnmatchcase(p, name) and model.table_of(p) is not None]
             if not matched:
-                raise EvidenceError(f"The pattern {name!r} of {what} matches no parameter of the model.")
+                raise EvidenceError(
+                    f"The pattern {name!r} of {what} matches no parameter that feeds a table of the model."
+                )
             out.extend(m for m in matched if m not in out)
         elif name not in known:
             raise EvidenceError(f"Unknown parameter {name!r} in {what}." + did_you_mean(str(name), known))
@@ -510,6 +561,11 @@ def sweep_parameter(
     from .model import _check_table
 
     names = resolve_parameters(model, parameters, "sweep_parameter")
+    points = check_integer(points, "points", "sweep_parameter", minimum=2, maximum=MAX_SWEEP_POINTS)
+    if values is not None:
+        values = _finite_numbers(values, "values", "sweep_parameter")
+    if factors is not None:
+        factors = _finite_numbers(factors, "factors", "sweep_parameter")
     if values is not None and factors is not None:
         raise EvidenceError("Give sweep_parameter either values or factors, not both.")
     if values is not None and len(names) != 1:
@@ -538,25 +594,38 @@ def sweep_parameter(
         raise EvidenceError("sweep_parameter needs a non-empty list of values or factors.")
     ev = model.normalize(evidence, age, what="sweep_parameter")
     likelihoods = ev.likelihoods(model.state_map)
-    swept = [model.with_parameters(s) for s in settings]
     affected = [t for t in dict.fromkeys(model.table_of(n) for n in names) if t is not None]
     needed = [v for v in model.variables if v in model.engine.network.ancestors(set(likelihoods) | set(model.conditions))]
     batch = len(xs)
-    tables = {v: np.broadcast_to(model.tables[v], (batch,) + model.tables[v].shape) for v in needed}
-    if affected:
-        stacked = {k: np.array([m.values[k] for m in swept]) for k in current}
-        built = _tables.build_tables(model.spec, stacked, model.references, variables=affected)
-        for var, cpt in built.items():
-            for i in range(batch):
-                try:
-                    _check_table(model.spec, var, cpt[i])
-                except ModelFileError as exc:
-                    raise EvidenceError(
-                        f"At {x} {xs[i]:g} the sweep of {', '.join(names)} makes an invalid table: {exc.reason}"
-                    ) from None
-            if var in tables:
-                tables[var] = cpt
-    post, log_z = condition_posteriors(model, likelihoods, tables=tables)
+    groups = {model.spec.parameters[n].group for n in names} - {None}
+    moved = set(names) | {model.spec.groups[g].member(st) for g in groups for st in model.spec.groups[g].states}
+    # points in chunks: the tables of one chunk stay within SWEEP_CHUNK_BYTES, whatever the number of points
+    per_point = 8 * sum(model.tables[v].size for v in needed)
+    chunk = int(max(1, min(batch, SWEEP_CHUNK_BYTES // max(per_point, 1))))
+    post = np.empty((batch, len(model.conditions)))
+    log_z = np.empty(batch)
+    for start in range(0, batch, chunk):
+        stop = min(batch, start + chunk)
+        size = stop - start
+        swept = [model.with_parameters(s) for s in settings[start:stop]]
+        tables = {v: np.broadcast_to(model.tables[v], (size,) + model.tables[v].shape) for v in needed}
+        if affected:
+            # only the swept parameters (and their group siblings) differ between points
+            stacked = {k: np.full(size, v) for k, v in current.items()}
+            for k in moved:
+                stacked[k] = np.array([m.parameter_value(k) for m in swept])
+            built = _tables.build_tables(model.spec, stacked, model.references, variables=affected)
+            for var, cpt in built.items():
+                for i in range(size):
+                    try:
+                        _check_table(model.spec, var, cpt[i])
+                    except ModelFileError as exc:
+                        raise EvidenceError(
+                            f"At {x} {xs[start + i]:g} the sweep of {', '.join(names)} makes an invalid table: {exc.reason}"
+                        ) from None
+                if var in tables:
+                    tables[var] = cpt
+        post[start:stop], log_z[start:stop] = condition_posteriors(model, likelihoods, tables=tables)
     if not np.all(np.isfinite(log_z)):
         bad = xs[~np.isfinite(log_z)][0]
         raise EvidenceError(f"The model gives this evidence probability zero at {x} {bad:g}; the sweep stops there.")
@@ -575,12 +644,12 @@ def evidence_trajectory(
     age: float | None = None,
 ) -> Sweep:
     """Posteriors as the evidence items are added one at a time (see :meth:`DiagnosticModel.evidence_trajectory`)."""
-    evidence = {k: v for k, v in dict(evidence or {}).items() if v is not None}
+    evidence = {k: v for k, v in evidence_mapping(evidence, "evidence_trajectory").items() if not is_missing(v)}
     full = model.normalize(evidence, age, what="evidence_trajectory")
     if order is None:
         order = list(evidence)
     else:
-        order = list(order)
+        order = check_names(order, "order", "evidence_trajectory", allow_none=False)
         for item in order:
             if item not in evidence:
                 raise EvidenceError(

@@ -19,7 +19,11 @@ draws, and the probability that the condition ranks first; for the case, the
 probability that the top diagnosis differs from the point estimate's.
 
 The draws, and therefore the whole result, are reproducible bit for bit from
-the seed: the same ``rng`` gives identical tables.
+the seed: the same integer ``rng`` gives identical tables. A numpy Generator
+continues from its current position (and is advanced): two calls on one
+Generator draw differently, a fresh Generator with the same seed repeats the
+first call. The draws are taken in chunks (memory bounded by
+:data:`CHUNK_BYTES` plus the result); at most :data:`MAX_DRAWS` draws.
 
 References
 ----------
@@ -44,18 +48,22 @@ import pandas as pd
 from . import tables as _tables
 from .engine.compiled import SlicedTables
 from .errors import EvidenceError
-from .evidence import NormalizedEvidence
+from .evidence import NormalizedEvidence, check_integer
 from .provenance import Provenance, provenance_of
 from .scenarios import AnalysisResult, check_possible, condition_posteriors
-from .uncertainty_draws import as_generator, draw_parameters
+from .uncertainty_draws import ParameterStreams, check_rng
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
 
-__all__ = ["Uncertainty", "uncertainty", "CHUNK_BYTES"]
+__all__ = ["Uncertainty", "uncertainty", "CHUNK_BYTES", "MAX_DRAWS"]
 
 #: Largest size (bytes) of the tables built for one chunk of draws.
 CHUNK_BYTES = 32 * 2**20
+
+#: Most parameter draws one analysis takes: the result keeps every draw's posteriors
+#: (draws x conditions doubles, 8 bytes each), so more would not fit in memory.
+MAX_DRAWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -136,11 +144,17 @@ def uncertainty(
     progress: bool | None = None,
 ) -> Uncertainty:
     """Second-order uncertainty of every condition's posterior (see :meth:`DiagnosticModel.uncertainty`)."""
-    if isinstance(draws, bool) or not isinstance(draws, numbers.Integral) or draws < 2:
-        raise EvidenceError(f"The 'draws' parameter of uncertainty must be an integer >= 2. Got {draws!r} instead.")
-    draws = int(draws)
+    if isinstance(draws, numbers.Integral) and not isinstance(draws, bool) and draws > MAX_DRAWS:
+        raise EvidenceError(
+            f"The 'draws' parameter of uncertainty must be at most {MAX_DRAWS:,}: the result keeps every draw's "
+            f"posteriors, and {int(draws):,} draws x {len(model.conditions)} conditions would take "
+            f"{int(draws) * len(model.conditions) * 8 / 2**30:.1f} GiB. Got {draws!r} instead."
+        )
+    draws = check_integer(draws, "draws", "uncertainty", minimum=2)
+    check_rng(rng, "uncertainty")
+    if progress is not None and not isinstance(progress, (bool, np.bool_)):
+        raise EvidenceError(f"The 'progress' parameter of uncertainty must be True, False or None. Got {progress!r} instead.")
     seed = int(rng) if isinstance(rng, numbers.Integral) and not isinstance(rng, bool) else None
-    gen = as_generator(rng)
     ev = model.normalize(evidence, age, what="uncertainty")
     likelihoods = ev.likelihoods(model.state_map)
     conditions = model.conditions
@@ -150,9 +164,10 @@ def uncertainty(
 
     relevant = model.engine.network.ancestors(set(likelihoods) | set(conditions))
     needed = [v for v in model.variables if v in relevant]
-    # draw only the parameters of the tables this query needs (each draws from its own stream)
-    values = draw_parameters(
-        model, draws, gen, parameters=[p for p in model.parameter_names if model.table_of(p) in relevant]
+    # draw only the parameters of the tables this query needs (each draws from its own stream),
+    # one chunk at a time: memory stays bounded by the chunk, whatever the number of draws
+    streams = ParameterStreams(
+        model, rng, parameters=[p for p in model.parameter_names if model.table_of(p) in relevant]
     )
     # Hard evidence: build only the observed slice of each table (most of the work with thousands of draws).
     restrict = {
@@ -165,18 +180,20 @@ def uncertainty(
     from tqdm.auto import tqdm
 
     samples = np.empty((draws, len(conditions)))
-    bar = tqdm(starts, total=len(starts), desc="uncertainty", unit="chunk", disable=(None if progress is None else not progress), leave=False)
-    for start in bar:
-        stop = min(draws, start + chunk)
-        part = {k: v[start:stop] for k, v in values.items()}
-        tables = SlicedTables(_tables.build_tables(model.spec, part, model.references, variables=needed, restrict=restrict))
-        post, lz = condition_posteriors(model, likelihoods, tables=tables)
-        if not np.all(np.isfinite(lz)):
-            raise EvidenceError(
-                "The evidence has probability zero under some parameter draws; the uncertainty analysis "
-                "cannot condition on it."
-            )
-        samples[start:stop] = post
+    disable = None if progress is None else not progress  # None: only on a terminal
+    with tqdm(total=draws, desc="uncertainty", unit="draw", disable=disable, leave=False) as bar:
+        for start in starts:
+            stop = min(draws, start + chunk)
+            part = streams.take(stop - start)
+            tables = SlicedTables(_tables.build_tables(model.spec, part, model.references, variables=needed, restrict=restrict))
+            post, lz = condition_posteriors(model, likelihoods, tables=tables)
+            if not np.all(np.isfinite(lz)):
+                raise EvidenceError(
+                    "The evidence has probability zero under some parameter draws; the uncertainty analysis "
+                    "cannot condition on it."
+                )
+            samples[start:stop] = post
+            bar.update(stop - start)
     samples_frame = pd.DataFrame(samples, columns=conditions)
     samples_frame.index.name = "draw"
 

@@ -7,6 +7,8 @@ carry the 1-based line of the mapping and of each of its keys.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,10 @@ import yaml
 
 from .errors import ModelFileError
 
-__all__ = ["LineDict", "LineList", "read_yaml", "line_of"]
+__all__ = ["LineDict", "LineList", "read_yaml", "read_yaml_bytes", "read_bounded", "line_of", "MAX_FILE_BYTES"]
+
+#: Largest model, evidence, targets or case file read (bytes); the bundled ones are a few hundred kB.
+MAX_FILE_BYTES = 50 * 2**20
 
 
 class LineDict(dict):
@@ -73,40 +78,89 @@ _LineLoader.add_constructor(
 )
 
 
+def read_bounded(path: str | Path, error: type[Exception] = ModelFileError) -> bytes:
+    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`; ``error`` (with the file) otherwise.
+
+    Devices, pipes and directories (``/dev/zero``, a FIFO), symlink loops, unreadable
+    and oversized files are refused before anything is read into memory.
+    """
+    path = Path(path)
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        _raise(error, "the file does not exist.", str(path), None)
+    except OSError as exc:  # symlink loops (ELOOP), permissions, names too long
+        _raise(error, f"the file cannot be read ({exc.strerror or exc}).", str(path), None)
+    except ValueError as exc:  # an embedded NUL in the name
+        _raise(error, f"this is not a usable file name ({exc}).", str(path), None)
+    if not stat.S_ISREG(info.st_mode):
+        _raise(error, "this is not a regular file (a directory, device or pipe cannot be read as YAML).", str(path), None)
+    if info.st_size > MAX_FILE_BYTES:
+        _raise(
+            error,
+            f"the file is {info.st_size / 2**20:.1f} MiB; omsbayes reads files of at most {MAX_FILE_BYTES // 2**20} MiB.",
+            str(path),
+            None,
+        )
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)  # the file may grow between stat and read
+    except OSError as exc:
+        _raise(error, f"the file cannot be read ({exc.strerror or exc}).", str(path), None)
+    if len(data) > MAX_FILE_BYTES:
+        _raise(error, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB.", str(path), None)
+    return data
+
+
+def _decode(data: bytes, path: Path, error: type[Exception]) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        _raise(error, f"the file is not UTF-8 text (byte 0x{data[exc.start]:02x} cannot be decoded); save it as UTF-8.", str(path), line)
+
+
+def read_yaml_bytes(path: str | Path, error: type[Exception] = ModelFileError) -> tuple[Any, bytes]:
+    """Like :func:`read_yaml`, and also the bytes that were parsed (for hashing exactly what was read)."""
+    path = Path(path)
+    data = read_bounded(path, error)
+    text = _decode(data, path, error)
+    try:
+        return yaml.load(text, Loader=_LineLoader), data  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else None
+        problem = " ".join(str(exc.problem or exc.context or "invalid YAML").split())  # one line
+        failure = (f"this is not valid YAML: {problem}.", line)
+    except yaml.reader.ReaderError as exc:  # control characters: no mark, a position in the text
+        line = text[: exc.position].count("\n") + 1
+        failure = (f"this is not valid YAML: {exc.reason} (character #x{exc.character:04x}).", line)
+    except yaml.YAMLError as exc:
+        failure = (f"this is not valid YAML: {' '.join(str(exc).split())}.", None)
+    except RecursionError:
+        failure = ("this YAML is nested too deeply to read.", None)
+    _raise(error, failure[0], str(path), failure[1])
+
+
 def read_yaml(path: str | Path, error: type[Exception] = ModelFileError) -> Any:
     """Read a YAML file, keeping line numbers.
 
     Parameters
     ----------
     path : str or Path
-        The file to read.
+        The file to read: a regular UTF-8 file of at most :data:`MAX_FILE_BYTES`.
     error : exception class
-        Raised (with the file and line) when the file is missing or not YAML.
-        It is called as ``error(message, path, line)`` when it is
-        :class:`ModelFileError`, else as ``error(text)``.
+        Raised (with the file and line) when the file is missing, too large,
+        not a regular file, not UTF-8 or not YAML. It is called as
+        ``error(message, path, line)`` when it is :class:`ModelFileError`,
+        else as ``error(text)``.
 
     Returns
     -------
     object
         The parsed document, with :class:`LineDict` mappings.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        _raise(error, "the file does not exist.", str(path), None)
-    except OSError as exc:
-        _raise(error, f"the file cannot be read ({exc.strerror}).", str(path), None)
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else None
-        problem = exc.problem or exc.context or "invalid YAML"
-        failure = (f"this is not valid YAML: {problem}.", line)
-    except yaml.YAMLError as exc:  # pragma: no cover - defensive
-        failure = (f"this is not valid YAML: {exc}.", None)
-    _raise(error, failure[0], str(path), failure[1])
+    return read_yaml_bytes(path, error)[0]
 
 
 def _raise(error: type[Exception], message: str, path: str, line: int | None):

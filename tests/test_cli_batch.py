@@ -56,7 +56,7 @@ def test_csv_with_an_unknown_column_fails_with_a_suggestion(tmp_path, capsys):
     cohort.write_text("id,opsoclonos\nx,present\n")
     assert main(["diagnose", "--csv", str(cohort)]) == 2
     err = capsys.readouterr().err
-    assert "Unknown column 'opsoclonos' in the cohort" in err and "Did you mean 'opsoclonus'?" in err
+    assert f"{cohort}:1: unknown column 'opsoclonos'" in err and "Did you mean 'opsoclonus'?" in err
 
 
 def test_csv_with_an_illegal_state_names_the_case(tmp_path, capsys):
@@ -75,4 +75,4 @@ def test_csv_cannot_be_combined_with_command_line_evidence(tmp_path, capsys):
 
 def test_missing_csv_file_is_an_error(tmp_path, capsys):
     assert main(["diagnose", "--csv", str(tmp_path / "nope.csv")]) == 2
-    assert "Cannot read the cohort" in capsys.readouterr().err
+    assert "nope.csv: the file does not exist." in capsys.readouterr().err

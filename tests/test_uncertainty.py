@@ -27,14 +27,16 @@ def test_same_seed_gives_identical_results():
     assert first.p_top_differs == second.p_top_differs and first.seed == 11
     other = _TINY.uncertainty(CASE, age=2.0, draws=300, rng=12, progress=False)
     assert not np.array_equal(first.samples.to_numpy(), other.samples.to_numpy())
-    # a Generator is used as given (and no integer seed is recorded)
+    # a Generator continues from its position (issue 10 item 15): a fresh one with the same seed
+    # repeats itself, and no integer seed is recorded
     from_gen = _TINY.uncertainty(CASE, age=2.0, draws=300, rng=np.random.default_rng(11), progress=False)
-    assert np.array_equal(from_gen.samples.to_numpy(), first.samples.to_numpy()) and from_gen.seed is None
+    again = _TINY.uncertainty(CASE, age=2.0, draws=300, rng=np.random.default_rng(11), progress=False)
+    assert np.array_equal(from_gen.samples.to_numpy(), again.samples.to_numpy()) and from_gen.seed is None
 
 
 def test_every_draw_equals_reinference_with_the_drawn_values():
     result = _TINY.uncertainty(CASE, age=2.0, draws=40, rng=5, progress=False)
-    drawn = draw_parameters(_TINY, 40, np.random.default_rng(5))
+    drawn = draw_parameters(_TINY, 40, 5)
     for i in (0, 7, 39):
         model_i = _TINY.with_parameters({k: float(v[i]) for k, v in drawn.items()})
         expected = model_i.diagnose(CASE, age=2.0).posterior
@@ -44,7 +46,7 @@ def test_every_draw_equals_reinference_with_the_drawn_values():
 def test_soft_evidence_on_a_condition_in_every_draw():
     evidence = {"opsoclonus": "present", "aca": 0.3, "oms": "absent"}
     result = _TINY.uncertainty(evidence, age=2.0, draws=10, rng=8, progress=False)
-    drawn = draw_parameters(_TINY, 10, np.random.default_rng(8))
+    drawn = draw_parameters(_TINY, 10, 8)
     model_4 = _TINY.with_parameters({k: float(v[4]) for k, v in drawn.items()})
     expected = model_4.diagnose(evidence, age=2.0).posterior
     assert np.allclose(result.samples.iloc[4][expected.index], expected, rtol=1e-10, atol=1e-14)
@@ -54,7 +56,7 @@ def test_soft_evidence_on_a_condition_in_every_draw():
 def test_default_model_draw_equals_reinference(model, vignettes):
     case = vignettes["pub-vzv-oms-14f"]
     result = model.uncertainty(case.evidence, age=case.age_years, draws=6, rng=2, progress=False)
-    drawn = draw_parameters(model, 6, np.random.default_rng(2))
+    drawn = draw_parameters(model, 6, 2)
     model_3 = model.with_parameters({k: float(v[3]) for k, v in drawn.items()})
     expected = model_3.diagnose(case.evidence, age=case.age_years).posterior
     assert np.allclose(result.samples.iloc[3][expected.index], expected, rtol=1e-9, atol=1e-15)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+import warnings
 
 from .._version import __version__
-from ..errors import OmsBayesError
+from ..errors import OmsBayesError, OmsBayesWarning, OutputError
 
 __all__ = ["main", "build_parser"]
 
@@ -28,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Bayesian differential diagnosis of opsoclonus-myoclonus syndrome. "
             "A research and teaching tool, not a medical device."
         ),
+        epilog=EXIT_STATUS_HELP,
     )
     parser.add_argument("--version", action="version", version=f"omsbayes {__version__}")
     parser.add_argument(
@@ -43,14 +45,43 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+#: Exit statuses of the command line (also listed by ``omsbayes --help``).
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT_ERROR, EXIT_OUTPUT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+EXIT_STATUS_HELP = (
+    "Exit status: 0 success; 1 'model check' found problems; 2 invalid input or usage (bad arguments, "
+    "evidence, model, case or cohort file: one line on stderr saying what and where); 3 a result, plot or "
+    "output directory cannot be written; 130 interrupted. Output files are written atomically (a temporary file "
+    "renamed into place), so a failed run leaves no half-written file."
+)
+
+
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line on stderr, like errors (not Python's file:line form)."""
+    print(f"omsbayes: warning: {message}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the exit status (0 ok, 1 check failed, 2 error)."""
+    """Run the command line; return the exit status (see :data:`EXIT_STATUS_HELP`)."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except OmsBayesError as exc:
-        print(f"omsbayes: error: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:  # pragma: no cover - output piped into head
-        return 0
+    with warnings.catch_warnings():
+        warnings.showwarning = _warning_line
+        warnings.simplefilter("always", OmsBayesWarning)  # the command line shows its warnings, once each
+        try:
+            return int(args.func(args) or 0)
+        except OutputError as exc:
+            print(f"omsbayes: error: {exc}", file=sys.stderr)
+            return EXIT_OUTPUT_ERROR
+        except OmsBayesError as exc:
+            print(f"omsbayes: error: {exc}", file=sys.stderr)
+            return EXIT_INPUT_ERROR
+        except BrokenPipeError:  # pragma: no cover - output piped into head
+            return EXIT_OK
+        except OSError as exc:  # a file a command had to read or write (export, card): one line, no traceback
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"omsbayes: error: cannot read or write{where}: {exc.strerror or exc}.", file=sys.stderr)
+            return EXIT_OUTPUT_ERROR
+        except KeyboardInterrupt:
+            print("omsbayes: interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import print_json, use_agg_backend
+from ._common import print_json, save_figure, use_agg_backend, years
 
 __all__ = ["add_case_arguments", "emit"]
 
@@ -15,7 +15,7 @@ EVIDENCE_HELP = (
 def add_case_arguments(p, plot: str) -> None:
     """The case (evidence, --age) and the output options (--json, --plot) of an analysis command."""
     p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
-    p.add_argument("--age", type=float, default=None, help="age in years (e.g. 1.5); omit if unknown")
+    p.add_argument("--age", type=years, default=None, help="age in years (e.g. 1.5); omit if unknown")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", metavar="PNG", help=f"also write the {plot} to this file")
 
@@ -24,7 +24,7 @@ def emit(result, args, rows: int | None = None, **plot_options) -> int:
     """Write the plot if asked, then print the result as JSON or as a table."""
     if args.plot:
         use_agg_backend()
-        result.plot(**plot_options).figure.savefig(args.plot, bbox_inches="tight")
+        save_figure(result.plot(**plot_options).figure, args.plot, bbox_inches="tight")
     if args.json:
         print_json(result.to_dict())
     else:

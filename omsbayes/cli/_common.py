@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import math
 import sys
 from pathlib import Path
 
-from ..errors import EvidenceError
+from ..errors import EvidenceError, OutputError
 from ..evidence import Likelihood
 
-__all__ = ["load", "parse_evidence", "print_json", "to_jsonable", "use_agg_backend", "output_dir"]
+__all__ = [
+    "load",
+    "parse_evidence",
+    "print_json",
+    "to_jsonable",
+    "use_agg_backend",
+    "output_dir",
+    "save_figure",
+    "seed",
+    "positive_int",
+    "years",
+]
 
 
 def load(args):
@@ -46,7 +58,9 @@ def parse_evidence(tokens: list[str]) -> dict:
         except ValueError:
             evidence[var] = value
         else:
-            evidence[var] = number
+            # only finite numbers are probabilities: 'nan' or 'inf' stay text (refused as states, with a
+            # hint), and VAR= (empty) means not observed, the one rule of omsbayes.evidence
+            evidence[var] = number if math.isfinite(number) else value
     return evidence
 
 
@@ -82,7 +96,60 @@ def use_agg_backend() -> None:
 
 
 def output_dir(path: str | None, default: str = "omsbayes-output") -> Path:
-    """The output directory, created if needed."""
+    """The output directory, created if needed (:class:`OutputError` when it cannot be)."""
     out = Path(path or default)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"Cannot create the output directory {out}: {exc.strerror or exc}.") from None
     return out
+
+
+def save_figure(figure, path: str, **options) -> Path:
+    """Write a figure atomically; the format comes from the suffix (:class:`OutputError` for a bad one)."""
+    from ..cohortio import atomic_path
+
+    target = Path(path)
+    formats = figure.canvas.get_supported_filetypes()
+    suffix = target.suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise OutputError(
+            f"Cannot write the plot {target}: the file name must end in one of "
+            f"{', '.join('.' + f for f in sorted(formats))}. Got {target.suffix or 'no suffix'!r}."
+        )
+    with atomic_path(target) as temp:
+        figure.savefig(temp, format=suffix, **options)
+    return target
+
+
+def seed(text: str) -> int:
+    """argparse type of ``--seed``: an integer >= 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be an integer >= 0 (a random seed); got {text!r}")
+    return value
+
+
+def years(text: str) -> float:
+    """argparse type of ``--age``: a finite number (``nan`` is not an age; leave --age out if it is unknown)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be a number of years (leave --age out if unknown); got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    """argparse type of counts such as ``--draws``: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
+    return value

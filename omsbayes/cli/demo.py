@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import load, output_dir, use_agg_backend
+from ._common import load, output_dir, save_figure, use_agg_backend
 
 
 
@@ -30,7 +30,6 @@ def run(args) -> int:
     dx = model.diagnose(case.evidence, age=case.age_years)
     print(dx.report())
     out = output_dir(args.out) / "demo_prior_vs_posterior.png"
-    ax = dx.plot()
-    ax.figure.savefig(out)
+    save_figure(dx.plot().figure, out)
     print(f"\nWrote {out}")
     return 0

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CaseFileError, EvidenceError
-from ._common import load, parse_evidence, print_json, use_agg_backend
+from ._common import load, parse_evidence, print_json, save_figure, use_agg_backend, years
 
 HELP = "rank the differential for one case"
 
@@ -19,7 +19,7 @@ def register(sub) -> None:
         ),
     )
     p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
-    p.add_argument("--age", type=float, default=None, help="age in years (e.g. 1.5); omit if unknown")
+    p.add_argument("--age", type=years, default=None, help="age in years (e.g. 1.5); omit if unknown")
     p.add_argument("--case", metavar="FILE", help="take age and evidence from a case file (with --id)")
     p.add_argument("--id", metavar="ID", help="the case id in --case FILE")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
@@ -31,6 +31,9 @@ def register(sub) -> None:
         "an optional 'age' column in years and an optional 'id' column; writes each case's posteriors as CSV",
     )
     p.add_argument("--out", metavar="FILE", help="with --csv: write the posteriors to this file (default: stdout)")
+    p.add_argument("--progress", action="store_true", help="with --csv: show a progress bar (default: only on a terminal)")
+    p.add_argument("--strict-columns", action="store_true",
+                   help="with --csv: refuse columns that are not variables of the model (default: ignore them with a warning)")
     p.set_defaults(func=run)
 
 
@@ -40,6 +43,8 @@ def run(args) -> int:
     model = load(args)
     if args.csv:
         return run_cohort(model, args)
+    if args.out or args.progress or args.strict_columns:
+        raise EvidenceError("--out, --progress and --strict-columns go with --csv.")
     evidence = parse_evidence(args.evidence)
     age = args.age
     if args.case:
@@ -56,8 +61,7 @@ def run(args) -> int:
     dx = model.diagnose(evidence, age=age)
     if args.plot:
         use_agg_backend()
-        ax = dx.plot()
-        ax.figure.savefig(args.plot)
+        save_figure(dx.plot().figure, args.plot)
     if args.json:
         print_json(dx.to_dict())
     else:
@@ -69,17 +73,15 @@ def run_cohort(model, args) -> int:
     """``--csv``: the posteriors of every case of a cohort file, as CSV."""
     import sys
 
-    import pandas as pd
-
     if args.evidence or args.age is not None or args.case or args.json or args.plot:
         raise EvidenceError("--csv diagnoses every row of the file; give evidence and ages in the file, not on the command line.")
-    try:
-        frame = pd.read_csv(args.csv, dtype=object, skipinitialspace=True)
-    except (OSError, ValueError) as exc:
-        raise CaseFileError(f"Cannot read the cohort {args.csv}: {exc}") from None
-    if "id" in frame.columns:
-        frame = frame.set_index("id")
-    posteriors = model.diagnose_batch(frame, progress=sys.stderr.isatty())
+    from ..cohortio import read_cohort, write_atomic
+
+    frame = read_cohort(args.csv, model, unknown_columns="error" if args.strict_columns else "warn")
+    posteriors = model.diagnose_batch(frame, progress=args.progress or sys.stderr.isatty())
     posteriors.index.name = frame.index.name or "row"
-    posteriors.to_csv(args.out if args.out else sys.stdout)
+    if args.out:
+        write_atomic(args.out, posteriors.to_csv)  # a reader never sees half a file
+    else:
+        posteriors.to_csv(sys.stdout)
     return 0

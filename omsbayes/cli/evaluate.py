@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import load, print_json, use_agg_backend
+from ._common import load, print_json, save_figure, use_agg_backend
 
 
 def register(sub) -> None:
@@ -26,7 +26,7 @@ def run(args) -> int:
     result = evaluate(model, cases)
     if args.plot:
         use_agg_backend()
-        result.plot().figure.savefig(args.plot)
+        save_figure(result.plot().figure, args.plot)
     if args.json:
         print_json(result.to_dict())
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from ._common import load, output_dir, use_agg_backend
+from ._common import load, output_dir, seed, use_agg_backend
 
 DEFAULT_OUT = "omsbayes-output/plots"
 
@@ -23,7 +23,7 @@ def register(sub) -> None:
     )
     p.add_argument("--out", metavar="DIR", default=None, help=f"output directory (default: {DEFAULT_OUT})")
     p.add_argument("--draws", type=int, default=2000, help="parameter draws of the uncertainty plot (default 2000)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the uncertainty draws (default 0)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the uncertainty draws (default 0)")
     p.add_argument("--only", nargs="+", metavar="NAME", default=None,
                    help="write only these plots (file names without .png, e.g. tornado_at_presentation)")
     p.set_defaults(func=run)

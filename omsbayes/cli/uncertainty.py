@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ._analysis import EVIDENCE_HELP, add_case_arguments, emit
-from ._common import load, parse_evidence
+from ._common import load, parse_evidence, positive_int, seed
 
 
 def register(sub) -> None:
@@ -18,8 +18,8 @@ def register(sub) -> None:
         ),
     )
     add_case_arguments(p, plot="interval plot")
-    p.add_argument("--draws", type=int, default=2000, help="number of parameter draws (default 2000)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: fresh entropy)")
+    p.add_argument("--draws", type=positive_int, default=2000, help="number of parameter draws (default 2000)")
+    p.add_argument("--seed", type=seed, default=None, help="random seed (default: fresh entropy)")
     p.add_argument("--no-progress", action="store_true", help="do not show a progress bar")
     p.set_defaults(func=run)
 
