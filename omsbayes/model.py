@@ -368,10 +368,12 @@ class DiagnosticModel:
 
     # -- evidence ----------------------------------------------------------------
     def normalize(self, evidence: Mapping | None, age: float | None = None, what: str = "diagnose") -> NormalizedEvidence:
-        """Check evidence and age against the model (see :mod:`omsbayes.evidence`)."""
-        return normalize_evidence(
-            evidence, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what
-        )
+        """Check evidence and age against the model (see :mod:`omsbayes.evidence`, :mod:`omsbayes.softevidence`)."""
+        from .softevidence import resolve_marginals, split_marginals
+
+        evidence, targets = split_marginals(evidence, self.state_map, what)
+        ev = normalize_evidence(evidence, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what)
+        return resolve_marginals(self, ev, targets) if targets else ev
 
     # -- engines -----------------------------------------------------------------
     @cached_property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CaseFileError, EvidenceError
+from ._analysis import EVIDENCE_HELP
 from ._common import load, parse_evidence, print_json, use_agg_backend
 
 HELP = "rank the differential for one case"
@@ -12,11 +13,7 @@ def register(sub) -> None:
     p = sub.add_parser(
         "diagnose",
         help=HELP,
-        description=(
-            "Rank the differential diagnosis for one case. Evidence is written variable=state "
-            "(opsoclonus=present), variable=0.7 (70%% sure it is present) or variable=lr:5 "
-            "(a report with likelihood ratio 5)."
-        ),
+        description="Rank the differential diagnosis for one case. " + EVIDENCE_HELP,
     )
     p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
     p.add_argument("--age", type=float, default=None, help="age in years (e.g. 1.5); omit if unknown")
