@@ -309,3 +309,24 @@ def test_plot_draws_on_a_given_axes():
     _, ax = plt.subplots()
     assert _TINY.sensitivity(TINY_CASE, age=2.0).plot(ax=ax, top=3) is ax
     assert len(ax.containers[0]) == 3
+
+
+# ---------------------------------------------------------------------------
+# display: capped by default like the command line (issue 11)
+# ---------------------------------------------------------------------------
+def test_print_and_notebook_display_are_capped_with_a_way_to_see_all():
+    from omsbayes.sensitivity import DISPLAY_ROWS
+
+    result = _TINY.sensitivity(TINY_CASE, age=2.0, target="oms")
+    total = len(result.table)
+    assert total > DISPLAY_ROWS
+    listed = {line.split()[0] for line in str(result).splitlines() if line.strip()}
+    shown = [name for name in result.table["parameter"] if name in listed]
+    assert shown == list(result.table["parameter"].head(DISPLAY_ROWS))
+    assert f"the {DISPLAY_ROWS} of {total} parameters with the largest swing" in str(result)
+    everything = result.report(rows=None)
+    assert all(name in everything for name in result.table["parameter"]) and "largest swing;" not in everything
+    html = result._repr_html_()
+    assert html.count("<tr>") == DISPLAY_ROWS and f"the {DISPLAY_ROWS} of {total} parameters with the largest swing" in html
+    assert result.html(rows=None).count("<tr>") == total
+    assert result.html(rows=3).count("<tr>") == 3

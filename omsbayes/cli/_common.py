@@ -30,14 +30,17 @@ EVIDENCE_SYNTAX = (
 )
 
 
-def parse_evidence(tokens: list[str]) -> dict:
+def parse_evidence(tokens: list[str], age_years: bool = False) -> dict:
     """``var=state``, ``var~0.7`` (probability present), ``var=0.7`` (likelihoods 0.3:0.7) or ``var=lr:5`` tokens.
+
+    ``age_years=True`` (scenario changes) reads ``age=30`` as an age in years;
+    otherwise it is refused with a pointer to ``--age``.
 
     Raises
     ------
     EvidenceError
         For a token without ``=`` or ``~``, a number that is not a probability
-        after ``~``, or the age given as ``age=YEARS``.
+        after ``~``, or the age given as ``age=YEARS`` outside a scenario.
     """
     from ..softevidence import Marginal
 
@@ -70,7 +73,7 @@ def parse_evidence(tokens: list[str]) -> dict:
         except ValueError:
             evidence[var] = value
         else:
-            if var == "age":
+            if var == "age" and not age_years:
                 raise EvidenceError(f"Give the age in years with --age {value}, not as evidence {token!r}.")
             evidence[var] = number
     return evidence

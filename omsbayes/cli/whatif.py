@@ -43,7 +43,7 @@ def _scenarios(specs) -> dict:
         name, *changes = spec
         if not changes:
             raise EvidenceError(f"Scenario {name!r} lists no change; write e.g. --scenario {name!r} abdominal_mass=absent.")
-        parsed = parse_evidence(changes)
+        parsed = parse_evidence(changes, age_years=True)
         scenarios[name] = {k: (None if v == "" else v) for k, v in parsed.items()}
     return scenarios
 
