@@ -218,6 +218,26 @@ def parameter_slopes(model: DiagnosticModel, table: str) -> TableSlopes:
 # ---------------------------------------------------------------------------
 # the result
 # ---------------------------------------------------------------------------
+def _short_name(model: DiagnosticModel, variable: str) -> str:
+    """How a variable reads inside a parameter's description: ``OMS`` for ``oms``, ``recent infection``."""
+    label = model.label(variable)
+    if label.lower() == variable:
+        return label if label.isupper() else variable  # ADEM, but not "Age" mid-sentence
+    if len(variable) <= 4 and variable.isalpha():
+        return variable.upper()  # an acronym (oms, aca)
+    return variable.replace("_", " ")
+
+
+def readable_descriptions(model: DiagnosticModel, descriptions) -> list[str]:
+    """Parameters' descriptions with the variable names in them made readable (``P(oms | x)`` -> ``P(OMS | x)``)."""
+    import re
+
+    names = sorted(model.variables, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
+    short = {n: _short_name(model, n) for n in names}
+    return [pattern.sub(lambda m: short[m.group(1)], str(text)) for text in descriptions]
+
+
 #: Parameters shown by ``print(result)`` and the notebook display (the full table has all).
 DISPLAY_ROWS = 15
 
@@ -237,6 +257,7 @@ class Sensitivity(AnalysisResult):
     ----------
     table : pandas.DataFrame
         One row per parameter, sorted by ``swing``: ``parameter``, ``means``,
+        ``label`` (``means`` with variable names made readable, for plots),
         ``value`` (current), ``low``, ``high`` (95% uncertainty interval),
         ``a``, ``b``, ``c``, ``d`` (the sensitivity function
         ``f(t) = (a t + b) / (c t + d)``, normalised so that ``c t0 + d = 1``),
@@ -494,6 +515,7 @@ def sensitivity(
         {
             "parameter": names,
             "means": params["means"].to_numpy(),
+            "label": readable_descriptions(model, params["means"]),
             "value": values,
             "low": low,
             "high": high,
