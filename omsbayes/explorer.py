@@ -85,8 +85,9 @@ class ExplorerState:
             for i, r in enumerate(self.next_tests.itertuples(), start=1)
         )
         return (
-            "<b>Which finding or test next?</b><table><tr><th></th><th>finding or test</th><th>kind</th>"
-            "<th>expected entropy reduction (bits)</th><th>P(changes the top diagnosis)</th>"
+            "<b>Which finding or test next?</b><table style='font-size:12px;border-spacing:10px 2px'><tr><th></th><th>finding or test</th>"
+            "<th>kind</th><th title='expected entropy reduction over the conditions, in bits'>information (bits)</th>"
+            "<th title='probability that the result changes the top diagnosis'>P(top changes)</th>"
             f"<th>most likely result</th></tr>{rows}</table>"
         )
 
@@ -253,10 +254,10 @@ class Explorer:
         start = self._age if self._age is not None else 2.0
         age = widgets.SelectionSlider(
             options=age_choices(start), value=start, description="Age",
-            continuous_update=False, style={"description_width": "40px"}, layout=widgets.Layout(width="340px"),
+            continuous_update=False, style={"description_width": "40px"}, layout=widgets.Layout(width="400px"),
         )
         known = widgets.Checkbox(value=self._age is not None, description="age known", indent=False,
-                                 layout=widgets.Layout(width="100px"))
+                                 layout=widgets.Layout(width="110px", margin="0 0 0 12px"))
         controls = {"age": age, "age_known": known}
         rows: dict[str, list] = {"finding": [], "test": []}
         for name in self.variables:
@@ -264,7 +265,7 @@ class Explorer:
                 options=list(self.options(name)),
                 value=self._evidence.get(name, UNKNOWN),
                 tooltips=[f"{self.model.label(name)}: {o}" for o in self.options(name)],
-                style={"button_width": "62px", "font_size": "11px"},
+                style={"button_width": "76px", "font_size": "11px"},
                 layout=widgets.Layout(width="auto"),
             )
             # the label in its own widget: it wraps instead of being cut off at a fixed description width
@@ -273,7 +274,9 @@ class Explorer:
                 layout=widgets.Layout(width="150px", min_width="150px"),
             )
             controls[name] = toggle
-            rows[self.model.role(name)].append(widgets.HBox([label, toggle], layout=widgets.Layout(align_items="center")))
+            rows[self.model.role(name)].append(
+                widgets.HBox([label, toggle], layout=widgets.Layout(align_items="center", overflow="visible"))
+            )
         scroll = widgets.Layout(max_height="460px", overflow="auto", width="100%")
         tabs = widgets.Tab(children=[widgets.VBox(rows["finding"], layout=scroll), widgets.VBox(rows["test"], layout=scroll)])
         tabs.set_title(0, "Findings")
@@ -287,9 +290,9 @@ class Explorer:
         self._draw()
         left = widgets.VBox(
             [widgets.HBox([age, known], layout=widgets.Layout(align_items="center")), tabs],
-            layout=widgets.Layout(width="460px", min_width="460px"),
+            layout=widgets.Layout(width="540px", min_width="540px"),
         )
-        right = widgets.VBox([plot, listing], layout=widgets.Layout(flex="1 1 auto", min_width="420px"))
+        right = widgets.VBox([plot, listing], layout=widgets.Layout(flex="1 1 auto", min_width="600px", overflow="visible"))
         return widgets.HBox([left, right], layout=widgets.Layout(align_items="flex-start", width="100%"))
 
     def _sync_controls(self) -> None:
@@ -329,7 +332,7 @@ class Explorer:
         out = self._widgets["plot"]
         out.clear_output(wait=True)
         with out:
-            fig, ax = plt.subplots(figsize=(6.5, 0.45 * self._widgets["top"] + 2.2), layout="constrained")
+            fig, ax = plt.subplots(figsize=(6.2, 0.45 * self._widgets["top"] + 2.2), layout="constrained")
             self.state.diagnosis.plot(ax=ax, top=self._widgets["top"])
             display(fig)
             plt.close(fig)

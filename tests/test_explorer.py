@@ -231,3 +231,36 @@ def test_widget_without_ipywidgets_gives_the_install_command(model, monkeypatch)
 
 def test_exported():
     assert omsbayes.Explorer is Explorer
+
+
+# ---------------------------------------------------------------------------
+# served outside Jupyter: omsbayes explorer (Voila)
+# ---------------------------------------------------------------------------
+def test_cli_writes_an_app_notebook_that_builds_the_explorer(tmp_path, capsys):
+    nbformat = pytest.importorskip("nbformat")
+    widgets = pytest.importorskip("ipywidgets")
+    from omsbayes.cli import main
+
+    path = tmp_path / "app.ipynb"
+    assert main(["explorer", "--write", str(path), "opsoclonus=present", "--age", "1.5"]) == 0
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = "".join(c.source for c in notebook.cells if c.cell_type == "code")
+    namespace: dict = {}
+    exec(compile(code.rsplit("\n", 1)[0], str(path), "exec"), namespace)  # all but the display line
+    explorer = namespace["explorer"]
+    assert explorer.state.age == 1.5 and explorer.state.evidence == {"opsoclonus": "present"}
+    assert isinstance(eval(code.rsplit("\n", 1)[1], namespace), widgets.HBox)
+    assert "not a medical device" in notebook.cells[0].source
+
+
+def test_cli_explorer_checks_the_case_and_builds_the_voila_command(tmp_path, capsys):
+    from omsbayes.cli import main
+    from omsbayes.cli.explorer import voila_command
+
+    path = tmp_path / "app.ipynb"
+    assert main(["explorer", "--write", str(path), "opsoklonus=present"]) == 2
+    assert "Did you mean 'opsoclonus'" in capsys.readouterr().err and not path.exists()
+    cmd = voila_command(path, 8899, "0.0.0.0", no_browser=True)
+    assert cmd[1:4] == ["-m", "voila", str(path)]
+    assert "--port=8899" in cmd and "--Voila.ip=0.0.0.0" in cmd and "--no-browser" in cmd

@@ -17,7 +17,9 @@ from ..errors import OmsBayesError
 __all__ = ["main", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("diagnose", "evaluate", "model", "demo", "plots", "sensitivity", "uncertainty", "voi", "whatif")
+COMMAND_MODULES = (
+    "diagnose", "evaluate", "model", "demo", "plots", "sensitivity", "uncertainty", "voi", "whatif", "explorer",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
