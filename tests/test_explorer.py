@@ -242,7 +242,9 @@ def test_cli_writes_an_app_notebook_that_builds_the_explorer(tmp_path, capsys):
     from omsbayes.cli import main
 
     path = tmp_path / "app.ipynb"
-    assert main(["explorer", "--write", str(path), "opsoclonus=present", "--age", "1.5"]) == 0
+    from .conftest import TINY_MODEL
+
+    assert main(["--model", str(TINY_MODEL), "explorer", "--write", str(path), "opsoclonus=present", "--age", "1.5"]) == 0
     notebook = nbformat.read(path, as_version=4)
     nbformat.validate(notebook)
     code = "".join(c.source for c in notebook.cells if c.cell_type == "code")
@@ -250,6 +252,7 @@ def test_cli_writes_an_app_notebook_that_builds_the_explorer(tmp_path, capsys):
     exec(compile(code.rsplit("\n", 1)[0], str(path), "exec"), namespace)  # all but the display line
     explorer = namespace["explorer"]
     assert explorer.state.age == 1.5 and explorer.state.evidence == {"opsoclonus": "present"}
+    assert explorer.model.name == "tiny"  # --model is passed on to the app
     assert isinstance(eval(code.rsplit("\n", 1)[1], namespace), widgets.HBox)
     assert "not a medical device" in notebook.cells[0].source
 
