@@ -401,7 +401,7 @@ class Diagnosis:
             if self.evidence.age_years is not None
             else self.evidence.age_bin
         )
-        items = ", ".join(f"{k}={v}" for k, v in self.evidence.items() if k != "age") or "none"
+        items = ", ".join(_describe_item(self.evidence, k) for k in self.evidence.observed if k != "age") or "none"
         return [f"Age: {age}", f"Evidence: {items}"]
 
     def __str__(self) -> str:
@@ -421,6 +421,20 @@ class Diagnosis:
             f"<p style='font-size:smaller'>{html.escape(PRIOR_MEANING)}</p>"
             f"<p style='font-size:smaller'>{html.escape(str(self.provenance))}<br>{NOT_A_DEVICE}</p></div>"
         )
+
+
+def _describe_item(evidence: NormalizedEvidence, name: str) -> str:
+    """One evidence item as it can be written back: ``opsoclonus=present``, ``ataxia~0.7 (...)``, ``fever=lr:2.33``."""
+    if name in evidence.hard:
+        return f"{name}={evidence.hard[name]}"
+    vec = evidence.soft[name]
+    targets = getattr(evidence, "targets", {})
+    if len(vec) == 2 and vec[0] > 0:
+        lr = vec[1] / vec[0]
+        if name in targets:
+            return f"{name}~{targets[name]:g} (likelihood ratio {lr:.3g})"
+        return f"{name}=lr:{lr:.3g}"
+    return f"{name}=likelihoods " + ":".join(f"{x:g}" for x in vec)
 
 
 def diagnose(model: DiagnosticModel, evidence: Mapping | None, age: float | None) -> Diagnosis:

@@ -43,18 +43,18 @@ from __future__ import annotations
 import math
 import numbers
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import EvidenceError
+from .evidence import NormalizedEvidence
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .evidence import NormalizedEvidence
     from .model import DiagnosticModel
 
-__all__ = ["Marginal", "split_marginals", "resolve_marginals"]
+__all__ = ["Marginal", "MarginalEvidence", "split_marginals", "resolve_marginals"]
 
 #: Largest allowed gap between a fitted marginal and its target.
 TOLERANCE = 1e-12
@@ -92,6 +92,30 @@ class Marginal:
         return f"P(present) = {self.p:g}"
 
 
+@dataclass(frozen=True)
+class MarginalEvidence(NormalizedEvidence):
+    """Checked evidence in which some likelihoods were fitted to target probabilities.
+
+    Attributes
+    ----------
+    targets : dict
+        Variable -> the probability of its second state that was asked for
+        (its likelihood, in ``soft``, makes it so).
+    """
+
+    targets: dict[str, float] = field(default_factory=dict)
+
+    def items(self) -> list[tuple[str, str]]:
+        """As :meth:`NormalizedEvidence.items`, with a fitted variable shown as asked: ``~0.7``."""
+        out = []
+        for name, text in super().items():
+            if name in self.targets:
+                lr = self.soft[name][1] / self.soft[name][0]
+                text = f"P(present) {self.targets[name]:g}, fitted likelihood ratio {lr:.3g}"
+            out.append((name, text))
+        return out
+
+
 def split_marginals(evidence, states: Mapping[str, tuple[str, ...]], what: str):
     """Take the :class:`Marginal` items out of ``evidence`` (checked); return ``(rest, {var: p})``.
 
@@ -127,8 +151,6 @@ def split_marginals(evidence, states: Mapping[str, tuple[str, ...]], what: str):
 
 
 def _others(evidence: NormalizedEvidence, var: str, soft: Mapping[str, np.ndarray]) -> NormalizedEvidence:
-    from .evidence import NormalizedEvidence
-
     return NormalizedEvidence(
         hard=evidence.hard,
         soft={k: v for k, v in soft.items() if k != var},
@@ -150,8 +172,9 @@ def resolve_marginals(model: DiagnosticModel, evidence: NormalizedEvidence, targ
 
     Returns
     -------
-    NormalizedEvidence
-        ``evidence`` with one likelihood vector ``(1, LR)`` per target.
+    MarginalEvidence
+        ``evidence`` with one likelihood vector per target (``(1, LR)`` or
+        ``(1/LR, 1)``) and the targets asked for.
 
     Raises
     ------
@@ -160,7 +183,6 @@ def resolve_marginals(model: DiagnosticModel, evidence: NormalizedEvidence, targ
         likelihood can then move it), or if the targets are inconsistent.
     """
     from .engine import posterior_arrays
-    from .evidence import NormalizedEvidence
 
     for var in targets:
         if var in evidence.hard or var in evidence.soft:
@@ -190,7 +212,9 @@ def resolve_marginals(model: DiagnosticModel, evidence: NormalizedEvidence, targ
         raise EvidenceError(
             f"The probabilities given with '~' cannot all hold together ({listed}); fitting them did not converge."
         )
-    return NormalizedEvidence(hard=evidence.hard, soft=soft, age_years=evidence.age_years, age_bin=evidence.age_bin)
+    return MarginalEvidence(
+        hard=evidence.hard, soft=soft, age_years=evidence.age_years, age_bin=evidence.age_bin, targets=dict(targets)
+    )
 
 
 def _posterior(prior: np.ndarray, likelihood: np.ndarray) -> float:

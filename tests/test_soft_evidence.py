@@ -122,3 +122,17 @@ def test_cli_parses_both_forms_and_help_names_them():
         text = " ".join(sub.choices[name].format_help().split())
         assert "variable~0.7" in text and "likelihood ratio of 7:3" in text, name
         assert "70% sure" not in text and "%%" not in text, name
+
+
+def test_report_writes_each_kind_of_evidence_back_as_it_can_be_given(tiny):
+    dx = tiny.diagnose({"opsoclonus": Marginal(0.7), "ataxia": 0.8, "urine_catecholamines": "negative"}, age=2)
+    header = dx.report().splitlines()[1]
+    lr = dx.evidence.soft["opsoclonus"][1] / dx.evidence.soft["opsoclonus"][0]
+    assert header == (
+        f"Evidence: urine_catecholamines=negative, ataxia=lr:4, opsoclonus~0.7 (likelihood ratio {lr:.3g})"
+    )
+    # and what it says can be given again: the same posteriors
+    again = tiny.diagnose({"opsoclonus": Marginal(0.7), "ataxia": omsbayes.Likelihood.ratio(4),
+                           "urine_catecholamines": "negative"}, age=2)
+    np.testing.assert_allclose(again.posterior, dx.posterior, rtol=1e-12)
+    assert dx.evidence.items()[-1] == ("opsoclonus", f"P(present) 0.7, fitted likelihood ratio {lr:.3g}")

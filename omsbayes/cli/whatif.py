@@ -17,6 +17,7 @@ def register(sub) -> None:
             "(VAR= drops a finding; a dotted name is a parameter). Or sweep: --sweep-age, "
             "--sweep-parameter NAME [--factors ...|--values ...], --trajectory [ORDER ...]; "
             "or --impact for what each observed item contributes. " + EVIDENCE_HELP
+            + " The tokens after --scenario NAME are that scenario's changes, not evidence."
         ),
     )
     add_case_arguments(p, plot="plot")
