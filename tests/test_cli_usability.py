@@ -76,3 +76,8 @@ def test_unknown_id_without_case_is_an_error(capsys, vignettes):
 def test_case_without_id_is_an_error(capsys, tmp_path):
     code, _, err = run(capsys, "diagnose", "--case", str(tmp_path / "cases.yaml"))
     assert code == 2 and "--case needs --id" in err
+
+
+def test_id_with_csv_is_an_error(capsys, tmp_path, vignettes):
+    code, _, err = run(capsys, "diagnose", "--csv", str(tmp_path / "cohort.csv"), "--id", next(iter(vignettes)).id)
+    assert code == 2 and "--id chooses one case and --csv diagnoses every row" in err

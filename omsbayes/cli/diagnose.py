@@ -37,6 +37,8 @@ def register(sub) -> None:
 
 def run(args) -> int:
     model = load(args)
+    if args.csv and args.id:
+        raise CaseFileError("--id chooses one case and --csv diagnoses every row of a file; give one or the other.")
     if args.csv:
         return run_cohort(model, args)
     evidence = parse_evidence(args.evidence)
