@@ -17,7 +17,8 @@ Checks
    next?" table.
 2. The results sit beside the controls: the plot's left edge is to the right
    of the toggles' right edge, and both start in the first screen (y < 900 px).
-3. No label of a toggle row is cut off (its scroll width fits its box).
+3. No label of a toggle row and no toggle button text is cut off (its scroll
+   width fits its box).
 4. Clicking "negative" on the body-imaging toggle changes the next-test table
    (the kernel recomputed) and the button is then the selected one.
 """
@@ -119,6 +120,8 @@ GEOMETRY = """(() => {
     plot_left: plot ? rect(plot).left : null,
     plot_top: plot ? rect(plot).top : null,
     cut_labels: labels.filter(e => e.scrollWidth > e.parentElement.clientWidth + 1).map(e => e.textContent),
+    cut_buttons: [...new Set(toggles.flatMap(t => [...t.querySelectorAll('button')])
+      .filter(b => b.scrollWidth > b.clientWidth + 1).map(b => b.innerText))],
     text: document.body.innerText,
   };
 })()"""
@@ -155,6 +158,8 @@ async def check(url: str, out: Path, chromium: str, labels: list[str]) -> list[s
             failures.append(f"controls (top {g['toggles_top']:.0f} px) or results (top {g['plot_top']:.0f} px) below the first screen")
         if g["cut_labels"]:
             failures.append(f"labels cut off: {g['cut_labels']}")
+        if g["cut_buttons"]:
+            failures.append(f"toggle buttons cut off: {g['cut_buttons']}")
         await page.screenshot(out / "explorer_start.png")
 
         before = await page.js("document.body.innerText.split('Which finding or test next?')[1]")
