@@ -24,6 +24,7 @@ from .model import DiagnosticModel, load_model
 from .modelcheck import check_model
 from .provenance import Provenance
 from .scenarios import Sweep, WhatIf
+from .softevidence import Marginal
 from .sensitivity import Sensitivity
 from .targets import check_targets
 from .uncertainty import Uncertainty
@@ -36,6 +37,7 @@ __all__ = [
     "ConsensusCriteria",
     "MustNotMiss",
     "Likelihood",
+    "Marginal",
     "load_cases",
     "load_public_vignettes",
     "Case",

@@ -86,19 +86,34 @@ class ConsensusCriteria:
 
     @property
     def status(self) -> str:
-        """``met``, ``not met (n more could be)`` or ``cannot be met``."""
+        """``met``, ``cannot be met`` or ``not yet met (needs n more of the k not known)``."""
         if self.met >= 3:
             return "met"
         if self.met + self.unknown < 3:
             return "cannot be met"
-        return f"not met ({3 - self.met} more needed of {self.unknown} unknown)"
+        return f"not yet met (needs {3 - self.met} more of the {self.unknown} not known)"
+
+    def _named(self, value: bool | None) -> list[str]:
+        return [label for name, label in self.CRITERIA if getattr(self, name) is value]
 
     def summary(self) -> str:
-        """One line, e.g. ``3/4 met (opsoclonus, myoclonus and/or ataxia, neuroblastoma)``."""
-        met = [label for name, label in self.CRITERIA if getattr(self, name) is True]
+        """One line, e.g. ``2004 consensus criteria (3 of 4 needed): met, 3 of 4 (opsoclonus, ...)``."""
+        def listed(names: list[str]) -> str:
+            return f" ({', '.join(names)})" if names else ""
+
+        met, unknown, excluded = self._named(True), self._named(None), self._named(False)
         scope = "" if self.applies else " [paediatric criteria; the patient is an adult]"
-        listed = f" ({', '.join(met)})" if met else ""
-        return f"2004 consensus criteria: {self.met}/4 {self.status}{listed}{scope}"
+        head = "2004 consensus criteria (3 of 4 needed): "
+        if self.met >= 3:
+            body = f"met, {self.met} of 4{listed(met)}"
+        elif self.met + self.unknown < 3:
+            body = f"cannot be met: {self.met} of 4 met{listed(met)}, {len(excluded)} ruled out{listed(excluded)}"
+        else:
+            body = (
+                f"not yet met: {self.met} of 4 met{listed(met)}; {3 - self.met} more needed of the "
+                f"{self.unknown} not known{listed(unknown)}"
+            )
+        return head + body + scope
 
     def to_dict(self) -> dict:
         out = {name: getattr(self, name) for name, _ in self.CRITERIA}
@@ -106,14 +121,20 @@ class ConsensusCriteria:
         return out
 
 
-def _any_of(hard: Mapping[str, str], items: Mapping[str, str]) -> bool | None:
-    """True if any (variable, positive state) holds; False if all are observed otherwise; None else."""
+def _any_of(known: Mapping[str, str | bool], items: Mapping[str, str]) -> bool | None:
+    """True if any (variable, positive state) holds; False if all are known otherwise; None else.
+
+    ``known`` maps a variable to its observed state, or to True / False (in
+    its second state or not) for a certain soft observation.
+    """
     values = []
     for var, positive in items.items():
-        if var in hard:
-            values.append(hard[var] == positive)
-        else:
+        if var not in known:
             values.append(None)
+        elif isinstance(known[var], bool):
+            values.append(known[var])
+        else:
+            values.append(known[var] == positive)
     if any(v is True for v in values):
         return True
     if all(v is False for v in values):
@@ -121,27 +142,39 @@ def _any_of(hard: Mapping[str, str], items: Mapping[str, str]) -> bool | None:
     return None
 
 
-def consensus_criteria(evidence: NormalizedEvidence) -> ConsensusCriteria:
-    """Evaluate the 2004 criteria on hard evidence (soft evidence counts as not known).
+def _known(evidence: NormalizedEvidence) -> dict[str, str | bool]:
+    """Hard evidence, plus soft evidence that is certain (a two-state likelihood with one zero)."""
+    known: dict[str, str | bool] = dict(evidence.hard)
+    for var, vec in evidence.soft.items():
+        if len(vec) == 2 and np.count_nonzero(vec) == 1:
+            known[var] = bool(vec[1] > 0)  # the second state (present / positive) is the only one possible
+    return known
 
-    The neuroblastoma criterion is met by ``neuroblastoma=present`` or by a
-    positive test that finds the tumour (MIBG, body imaging, urine
+
+def consensus_criteria(evidence: NormalizedEvidence) -> ConsensusCriteria:
+    """Evaluate the 2004 criteria on the evidence that is certain.
+
+    Hard evidence and certain soft evidence (``opsoclonus=1.0``, a likelihood
+    of zero for one state) count as known; other soft evidence counts as not
+    known. The neuroblastoma criterion is met by ``neuroblastoma=present`` or
+    by a positive test that finds the tumour (MIBG, body imaging, urine
     catecholamines), and excluded only by ``neuroblastoma=absent``.
     """
-    hard = evidence.hard
+    known = _known(evidence)
+    nb_known = _any_of(known, {"neuroblastoma": "present"})
     nb = None
-    if hard.get("neuroblastoma") == "present" or any(hard.get(t) == "positive" for t in NEUROBLASTOMA_TESTS):
+    if nb_known is True or _any_of(known, {t: "positive" for t in NEUROBLASTOMA_TESTS}) is True:
         nb = True
-    elif hard.get("neuroblastoma") == "absent":
+    elif nb_known is False:
         nb = False
     age = evidence.age_years
     applies = (age is None and evidence.age_bin is None) or (
         evidence.age_bin in ("infant", "toddler", "child", "adolescent")
     )
     return ConsensusCriteria(
-        opsoclonus=_any_of(hard, {"opsoclonus": "present"}),
-        myoclonus_or_ataxia=_any_of(hard, {"myoclonus": "present", "ataxia": "present"}),
-        behaviour_or_sleep=_any_of(hard, {"irritability": "present", "sleep_disturbance": "present"}),
+        opsoclonus=_any_of(known, {"opsoclonus": "present"}),
+        myoclonus_or_ataxia=_any_of(known, {"myoclonus": "present", "ataxia": "present"}),
+        behaviour_or_sleep=_any_of(known, {"irritability": "present", "sleep_disturbance": "present"}),
         neuroblastoma=nb,
         applies=applies,
     )
@@ -233,6 +266,33 @@ def _must_not_miss(model: DiagnosticModel, evidence: NormalizedEvidence, posteri
 # ---------------------------------------------------------------------------
 # the result
 # ---------------------------------------------------------------------------
+#: The last line of every report and display.
+NOT_A_DEVICE = "Research and teaching tool, not a medical device."
+#: Printed under the table: what the prior column is.
+PRIOR_MEANING = "prior = P(condition | age only), before any finding or test; posterior = given all the evidence."
+
+
+def probability_text(p: float) -> str:
+    """A probability for tables: 4 decimals, scientific below 0.001, and never rounded to 0 or 1 unless it is.
+
+    ``2.8e-05`` stays ``2.80e-05`` (not ``0.0000``) and ``0.99995`` stays
+    ``0.99995`` (not ``1.0000``).
+    """
+    import math
+
+    p = float(p)
+    if not math.isfinite(p):
+        return ""
+    if p in (0.0, 1.0):
+        return f"{p:.0f}"
+    if p < 1e-3:
+        return f"{p:.2e}"
+    if 1.0 - p < 1e-4:
+        decimals = min(12, 1 - math.floor(math.log10(1.0 - p)))  # enough digits to show how far from 1
+        return f"{p:.{decimals}f}"
+    return f"{p:.4f}"
+
+
 @dataclass(frozen=True)
 class Diagnosis:
     """The posterior differential diagnosis of one case.
@@ -319,37 +379,62 @@ class Diagnosis:
     def report(self) -> str:
         """The ranked differential as plain text (what the CLI prints)."""
         table = self.table
-        age = "unknown" if self.evidence.age_bin is None else (
-            f"{self.evidence.age_years:g} years ({self.evidence.age_bin})"
-            if self.evidence.age_years is not None
-            else self.evidence.age_bin
-        )
-        lines = [f"Age: {age}", "Evidence: " + (", ".join(f"{k}={v}" for k, v in self.evidence.items() if k != "age") or "none"), ""]
+        lines = [*self._header(), ""]
         width = max(len(str(x)) for x in table["label"])
         lines.append(f"{'rank':>4}  {'condition':<{width}}  {'prior':>9}  {'posterior':>9}")
         for _, row in table.iterrows():
-            lines.append(f"{row['rank']:>4}  {row['label']:<{width}}  {row['prior']:>9.2e}  {row['posterior']:>9.4f}")
+            prior, posterior = probability_text(row["prior"]), probability_text(row["posterior"])
+            lines.append(f"{row['rank']:>4}  {row['label']:<{width}}  {prior:>9}  {posterior:>9}")
+        lines.append(PRIOR_MEANING)
         lines.append("")
         lines.append(self.criteria.summary())
         if self.must_not_miss is not None:
             lines.append(self.must_not_miss.text)
         lines.append(f"[{self.provenance}]")
-        lines.append("Research and teaching tool, not a medical device.")
+        lines.append(NOT_A_DEVICE)
         return "\n".join(lines)
+
+    def _header(self) -> list[str]:
+        """The age and evidence lines that open the report and the notebook display."""
+        age = "unknown" if self.evidence.age_bin is None else (
+            f"{self.evidence.age_years:g} years ({self.evidence.age_bin})"
+            if self.evidence.age_years is not None
+            else self.evidence.age_bin
+        )
+        items = ", ".join(_describe_item(self.evidence, k) for k in self.evidence.observed if k != "age") or "none"
+        return [f"Age: {age}", f"Evidence: {items}"]
 
     def __str__(self) -> str:
         return self.report()
 
     def _repr_html_(self) -> str:
+        import html
+
         table = self.table.copy()
-        table["prior"] = table["prior"].map(lambda p: f"{p:.2e}")
-        table["posterior"] = table["posterior"].map(lambda p: f"{p:.3f}")
+        table["prior"] = table["prior"].map(probability_text)
+        table["posterior"] = table["posterior"].map(probability_text)
         table["ratio"] = table["ratio"].map(lambda r: f"{r:,.1f}" if np.isfinite(r) else "")
-        note = f"<p><b>{self.must_not_miss.text}</b></p>" if self.must_not_miss is not None else ""
+        note = f"<p><b>{html.escape(self.must_not_miss.text)}</b></p>" if self.must_not_miss is not None else ""
+        head = "".join(f"<p>{html.escape(line)}</p>" for line in self._header())
         return (
-            f"<div><p>{self.criteria.summary()}</p>{note}{table.to_html()}"
-            f"<p style='font-size:smaller'>{self.provenance}</p></div>"
+            f"<div>{head}<p>{html.escape(self.criteria.summary())}</p>{note}{table.to_html()}"
+            f"<p style='font-size:smaller'>{html.escape(PRIOR_MEANING)}</p>"
+            f"<p style='font-size:smaller'>{html.escape(str(self.provenance))}<br>{NOT_A_DEVICE}</p></div>"
         )
+
+
+def _describe_item(evidence: NormalizedEvidence, name: str) -> str:
+    """One evidence item as it can be written back: ``opsoclonus=present``, ``ataxia~0.7 (...)``, ``fever=lr:2.33``."""
+    if name in evidence.hard:
+        return f"{name}={evidence.hard[name]}"
+    vec = evidence.soft[name]
+    targets = getattr(evidence, "targets", {})
+    if len(vec) == 2 and vec[0] > 0:
+        lr = vec[1] / vec[0]
+        if name in targets:
+            return f"{name}~{targets[name]:g} (likelihood ratio {lr:.3g})"
+        return f"{name}=lr:{lr:.3g}"
+    return f"{name}=likelihoods " + ":".join(f"{x:g}" for x in vec)
 
 
 def diagnose(model: DiagnosticModel, evidence: Mapping | None, age: float | None) -> Diagnosis:

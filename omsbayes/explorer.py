@@ -5,9 +5,12 @@ of information of every finding and test not yet known, through
 :meth:`~omsbayes.DiagnosticModel.diagnose` and
 :meth:`~omsbayes.DiagnosticModel.value_of_information`); it needs no browser
 and is what the tests call. :meth:`Explorer.widget` wraps it in ipywidgets:
-an age slider, one toggle per finding and test (absent / unknown / present,
-or negative / unknown / positive), live posterior bars and the list of the
-most informative next findings and tests.
+on the left an age slider (months for infants, years after) and one toggle
+per finding and test (absent / unknown / present, or negative / unknown /
+positive); beside them live posterior bars and the list of the most
+informative next findings and tests. :meth:`Explorer.update` also moves the
+widget's controls. ``omsbayes explorer`` serves the widget as a web page
+with Voila, outside Jupyter (for a classroom).
 
 ipywidgets is optional: ``python -m pip install 'omsbayes[notebook]'``.
 """
@@ -28,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .information import ValueOfInformation
     from .model import DiagnosticModel
 
-__all__ = ["Explorer", "ExplorerState", "UNKNOWN"]
+__all__ = ["Explorer", "ExplorerState", "UNKNOWN", "age_choices", "age_text"]
 
 #: The toggle position of a finding or test that is not known.
 UNKNOWN = "unknown"
@@ -82,8 +85,9 @@ class ExplorerState:
             for i, r in enumerate(self.next_tests.itertuples(), start=1)
         )
         return (
-            "<b>Which finding or test next?</b><table><tr><th></th><th>finding or test</th><th>kind</th>"
-            "<th>expected entropy reduction (bits)</th><th>P(changes the top diagnosis)</th>"
+            "<b>Which finding or test next?</b><table style='font-size:12px;border-spacing:10px 2px'><tr><th></th><th>finding or test</th>"
+            "<th>kind</th><th title='expected entropy reduction over the conditions, in bits'>information (bits)</th>"
+            "<th title='probability that the result changes the top diagnosis'>P(top changes)</th>"
             f"<th>most likely result</th></tr>{rows}</table>"
         )
 
@@ -211,11 +215,14 @@ class Explorer:
         new_age = self._age if age is _KEEP else age
         state = self.compute(new_age, evidence)
         self._age, self._evidence, self.state = new_age, evidence, state
+        if self.controls:  # a widget is shown: move its controls and redraw its results
+            self._sync_controls()
+            self._draw()
         return state
 
     # -- the widget -----------------------------------------------------------------
     def widget(self, top: int = 8):
-        """The interactive explorer (ipywidgets): controls, posterior bars, next best tests.
+        """The interactive explorer (ipywidgets): controls on the left, results beside them.
 
         Parameters
         ----------
@@ -224,10 +231,15 @@ class Explorer:
 
         Returns
         -------
-        ipywidgets.VBox
-            Display it in a notebook. The controls are also in
-            ``explorer.controls`` (``"age"`` and one per finding or test);
-            changing a control's value recomputes through :meth:`update`.
+        ipywidgets.HBox
+            Display it in a notebook (or serve it with ``omsbayes explorer``).
+            Left: the age (a paediatric-friendly slider, months for infants,
+            years after; see :func:`age_choices`) and one toggle per finding
+            and test, in scrolling tabs. Right: the posterior bars and the
+            next best tests. The controls are in ``explorer.controls``
+            (``"age"``, ``"age_known"`` and one per finding or test); changing
+            one recomputes through :meth:`update`, and :meth:`update` moves
+            the controls to match.
 
         Raises
         ------
@@ -239,36 +251,71 @@ class Explorer:
         except ImportError as exc:
             raise ImportError(_INSTALL_HINT) from exc
 
-        age = widgets.FloatSlider(
-            value=self._age if self._age is not None else 2.0, min=0.0, max=90.0, step=0.5,
-            description="Age (years)", continuous_update=False, style={"description_width": "initial"},
+        start = self._age if self._age is not None else 2.0
+        age = widgets.SelectionSlider(
+            options=age_choices(start), value=start, description="Age",
+            continuous_update=False, style={"description_width": "40px"}, layout=widgets.Layout(width="400px"),
         )
-        known = widgets.Checkbox(value=self._age is not None, description="age known")
+        known = widgets.Checkbox(value=self._age is not None, description="age known", indent=False,
+                                 layout=widgets.Layout(width="110px", margin="0 0 0 12px"))
         controls = {"age": age, "age_known": known}
-        rows = {"finding": [], "test": []}
+        rows: dict[str, list] = {"finding": [], "test": []}
         for name in self.variables:
             toggle = widgets.ToggleButtons(
                 options=list(self.options(name)),
                 value=self._evidence.get(name, UNKNOWN),
-                description=self.model.label(name),
-                style={"description_width": "220px", "button_width": "78px"},
+                tooltips=[f"{self.model.label(name)}: {o}" for o in self.options(name)],
+                style={"button_width": "76px", "font_size": "11px"},
+                layout=widgets.Layout(width="auto"),
+            )
+            # the label in its own widget: it wraps instead of being cut off at a fixed description width
+            label = widgets.HTML(
+                f"<span style='font-size:12px;line-height:1.2'>{html.escape(self.model.label(name))}</span>",
+                layout=widgets.Layout(width="150px", min_width="150px"),
             )
             controls[name] = toggle
-            rows[self.model.role(name)].append(toggle)
-        tabs = widgets.Tab(children=[widgets.VBox(rows["finding"]), widgets.VBox(rows["test"])])
+            rows[self.model.role(name)].append(
+                widgets.HBox([label, toggle], layout=widgets.Layout(align_items="center", overflow="visible"))
+            )
+        scroll = widgets.Layout(max_height="460px", overflow="auto", width="100%")
+        tabs = widgets.Tab(children=[widgets.VBox(rows["finding"], layout=scroll), widgets.VBox(rows["test"], layout=scroll)])
         tabs.set_title(0, "Findings")
         tabs.set_title(1, "Tests")
-        plot = widgets.Output()
+        plot = widgets.Output(layout=widgets.Layout(width="100%"))
         listing = widgets.HTML()
         self.controls = controls
-        self._widgets = {"plot": plot, "next_tests": listing, "top": top}
+        self._widgets = {"plot": plot, "next_tests": listing, "top": top, "syncing": False}
         for control in controls.values():
             control.observe(self._on_change, names="value")
         self._draw()
-        return widgets.VBox([widgets.HBox([age, known]), tabs, widgets.HBox([plot, listing])])
+        left = widgets.VBox(
+            [widgets.HBox([age, known], layout=widgets.Layout(align_items="center")), tabs],
+            layout=widgets.Layout(width="540px", min_width="540px"),
+        )
+        right = widgets.VBox([plot, listing], layout=widgets.Layout(flex="1 1 auto", min_width="600px", overflow="visible"))
+        return widgets.HBox([left, right], layout=widgets.Layout(align_items="flex-start", width="100%"))
+
+    def _sync_controls(self) -> None:
+        """Move the controls to the current state (after :meth:`update` from code), without re-triggering it."""
+        c = self.controls
+        if not c:
+            return
+        self._widgets["syncing"] = True
+        try:
+            if self._age is not None:
+                if self._age not in c["age"].options:
+                    c["age"].options = age_choices(self._age)
+                c["age"].value = self._age
+            c["age_known"].value = self._age is not None
+            for name in self.variables:
+                c[name].value = self._evidence.get(name, UNKNOWN)
+        finally:
+            self._widgets["syncing"] = False
 
     def _on_change(self, change=None) -> None:
         """Observer of every control: read them all, update, redraw."""
+        if self._widgets.get("syncing"):
+            return
         c = self.controls
         age = c["age"].value if c["age_known"].value else None
         states = {name: c[name].value for name in self.variables}
@@ -277,7 +324,6 @@ class Explorer:
         except EvidenceError as exc:  # evidence the model calls impossible: say so, keep the last state
             self._widgets["next_tests"].value = f"<p style='color:#D55E00'>{html.escape(str(exc))}</p>"
             return
-        self._draw()
 
     def _draw(self) -> None:
         import matplotlib.pyplot as plt
@@ -286,8 +332,40 @@ class Explorer:
         out = self._widgets["plot"]
         out.clear_output(wait=True)
         with out:
-            fig, ax = plt.subplots(figsize=(7, 0.45 * self._widgets["top"] + 1.5))
+            fig, ax = plt.subplots(figsize=(6.2, 0.45 * self._widgets["top"] + 2.2), layout="constrained")
             self.state.diagnosis.plot(ax=ax, top=self._widgets["top"])
             display(fig)
             plt.close(fig)
         self._widgets["next_tests"].value = self.state.next_tests_html()
+
+
+#: Ages offered by the widget's slider: months through infancy, then years, sparser with age.
+AGE_STOPS_YEARS = (
+    tuple(m / 12 for m in (0, 1, 2, 3, 4, 6, 9, 12, 15, 18, 21))
+    + (2.0, 2.5, 3.0, 3.5, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0)
+    + (20.0, 25.0, 30.0, 35.0, 40.0, 45.0, 50.0, 55.0, 60.0, 65.0, 70.0, 75.0, 80.0, 85.0, 90.0)
+)
+
+
+def age_text(years: float) -> str:
+    """An age as a clinician says it: ``3 months``, ``1 year 6 months``, ``7 years``."""
+    months = round(years * 12)
+    if months < 24 and abs(years * 12 - months) < 1e-6:
+        if months < 12:
+            return f"{months} month" + ("" if months == 1 else "s")
+        rest = months - 12
+        return "1 year" + (f" {rest} month" + ("" if rest == 1 else "s") if rest else "")
+    return f"{years:g} years"
+
+
+def age_choices(include: float | None = None) -> list[tuple[str, float]]:
+    """The age slider's stops as ``(label, years)``: months for infants and toddlers, years after.
+
+    Half the slider covers the first 18 years, where the differential changes
+    fastest, instead of the 20% a linear 0-90 slider gives them. ``include``
+    (an age in years, e.g. a case's 2.42) is added when it is not a stop.
+    """
+    stops = set(AGE_STOPS_YEARS)
+    if include is not None:
+        stops.add(float(include))
+    return [(age_text(y), y) for y in sorted(stops)]

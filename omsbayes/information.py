@@ -9,7 +9,9 @@ evidence the likelihoods reversed, so a likelihood ratio ``r`` becomes
 ``1/r``; not defined for a variable with more than two states). Its
 *likelihood ratio for the top condition T versus the runner-up R* is the
 factor by which ``e_i`` multiplies their posterior odds, given the rest of
-the evidence::
+the evidence. The runner-up is the most probable *competitor* of T (see
+:func:`competitors`): T's own causes and consequences, which can be present
+with it (neuroblastoma and OMS), are not alternatives to it::
 
     LR_i = [P(T | e) / P(R | e)] / [P(T | e - e_i) / P(R | e - e_i)]
          = P(e_i | T, e - e_i) / P(e_i | R, e - e_i).
@@ -76,7 +78,14 @@ from .scenarios import AnalysisResult, check_possible, condition_posteriors, des
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
 
-__all__ = ["EvidenceImpact", "ValueOfInformation", "evidence_impact", "value_of_information", "binary_entropy"]
+__all__ = [
+    "EvidenceImpact",
+    "ValueOfInformation",
+    "evidence_impact",
+    "value_of_information",
+    "binary_entropy",
+    "competitors",
+]
 
 
 def binary_entropy(p) -> np.ndarray:
@@ -98,9 +107,65 @@ def _log_odds(p: np.ndarray, top: int, runner: int) -> np.ndarray:
     return np.log(q[..., top]) - np.log(q[..., runner])
 
 
-def _top_two(p: np.ndarray) -> tuple[int, int]:
-    order = np.argsort(-p, kind="stable")
-    return int(order[0]), int(order[1])
+def _relatives(model: DiagnosticModel, condition: str) -> set[str]:
+    """Every ancestor and descendant of ``condition`` in the model's graph."""
+    children: dict[str, list[str]] = {}
+    for name in model.variables:
+        for parent in model.parents(name):
+            children.setdefault(parent, []).append(name)
+    out: set[str] = set()
+    for step in (model.parents, lambda v: children.get(v, ())):
+        stack = list(step(condition))
+        while stack:
+            v = stack.pop()
+            if v not in out:
+                out.add(v)
+                stack.extend(step(v))
+    return out
+
+
+def competitors(model: DiagnosticModel, condition: str) -> list[str]:
+    """The conditions that compete with ``condition`` as explanations of the findings.
+
+    A condition's causes (its ancestors: neuroblastoma for OMS) and its
+    consequences (its descendants among the conditions: OMS for
+    neuroblastoma) can be present together with it; they are not alternative
+    diagnoses. The competitors are every other condition, in
+    :attr:`DiagnosticModel.conditions` order.
+
+    Examples
+    --------
+    >>> import omsbayes
+    >>> from omsbayes.information import competitors
+    >>> model = omsbayes.load_model()
+    >>> "neuroblastoma" in competitors(model, "oms"), "aca" in competitors(model, "oms")
+    (False, True)
+    """
+    if condition not in model.conditions:
+        raise EvidenceError(
+            f"'{condition}' is not a condition of the model; the conditions are {model.conditions}."
+            + did_you_mean(str(condition), model.conditions)
+        )
+    related = _relatives(model, condition)
+    return [c for c in model.conditions if c != condition and c not in related]
+
+
+def runner_up_index(model: DiagnosticModel, p: np.ndarray, top: int) -> int:
+    """Index of the most probable competitor of condition ``top`` (see :func:`competitors`).
+
+    When no condition competes with the top one (every other is its cause or
+    consequence), the second-ranked condition.
+    """
+    conditions = model.conditions
+    rivals = set(competitors(model, conditions[top]))
+    order = [int(i) for i in np.argsort(-p, kind="stable") if int(i) != top]
+    return next((i for i in order if conditions[i] in rivals), order[0])
+
+
+def _top_two(model: DiagnosticModel, p: np.ndarray) -> tuple[int, int]:
+    """The top condition and its runner-up: the most probable of its competitors."""
+    top = int(np.argmax(p))
+    return top, runner_up_index(model, p, top)
 
 
 # ---------------------------------------------------------------------------
@@ -123,7 +188,8 @@ class EvidenceImpact(AnalysisResult):
         (posterior of the top condition), ``lr`` (likelihood ratio for the
         top condition versus the runner-up), ``log10_lr``.
     top, runner_up : str
-        The two highest-ranked conditions given all the evidence.
+        The top-ranked condition given all the evidence and its most probable
+        competitor (not one of its causes or consequences; see :func:`competitors`).
     evidence : NormalizedEvidence
     provenance : Provenance
 
@@ -209,7 +275,7 @@ def evidence_impact(model: DiagnosticModel, evidence: Mapping | None, age: float
     full, log_z = condition_posteriors(model, ev.likelihoods(states))
     check_possible(model, ev, float(log_z[0]))
     full = full[0]
-    top, runner = _top_two(full)
+    top, runner = _top_two(model, full)
     rows, summary = [], []
     for item in ev.observed:
         without, _ = condition_posteriors(model, _without(ev, item).likelihoods(states))
@@ -285,7 +351,8 @@ class ValueOfInformation(AnalysisResult):
         Long: ``candidate``, ``state``, ``condition``, ``posterior`` after each
         result.
     top, runner_up : str
-        The current two highest-ranked conditions.
+        The current top-ranked condition and its most probable competitor
+        (see :func:`competitors`).
     entropy : float
         The current sum of binary entropies (bits).
     evidence : NormalizedEvidence
@@ -377,7 +444,7 @@ def value_of_information(
     check_possible(model, ev, float(log_z[0]))
     base = base[0]
     log_pe = float(log_z[0])
-    top, runner = _top_two(base)
+    top, runner = _top_two(model, base)
     h0 = float(binary_entropy(base).sum())
     log_odds0 = _log_odds(base, top, runner)
 

@@ -397,7 +397,7 @@ class DiagnosticModel:
 
     # -- evidence ----------------------------------------------------------------
     def normalize(self, evidence: Mapping | None, age: float | None = None, what: str = "diagnose") -> NormalizedEvidence:
-        """Check evidence and age against the model (see :mod:`omsbayes.evidence`).
+        """Check evidence and age against the model (see :mod:`omsbayes.evidence`, :mod:`omsbayes.softevidence`).
 
         A ``"setting"`` key in the evidence names the clinical setting; without
         one the model's default setting applies (see :mod:`omsbayes.settings`).
@@ -405,6 +405,7 @@ class DiagnosticModel:
         """
         from .evidence import age_to_bin
         from .settings import resolve_setting
+        from .softevidence import resolve_marginals, split_marginals
 
         age_bin = None
         if age is not None:
@@ -414,8 +415,10 @@ class DiagnosticModel:
         if evidence is not None and not isinstance(evidence, Mapping):
             return normalize_evidence(evidence, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what)
         setting, expanded = resolve_setting(self._spec, evidence, age_bin, what)
+        expanded, targets = split_marginals(expanded, self.state_map, what)
         ev = normalize_evidence(expanded, age, self.state_map, self._spec.age_states, self._spec.age_bins_years, what)
-        return dataclasses.replace(ev, setting=setting)
+        ev = dataclasses.replace(ev, setting=setting)
+        return resolve_marginals(self, ev, targets) if targets else ev
 
     @property
     def settings(self) -> pd.DataFrame:

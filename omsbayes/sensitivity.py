@@ -218,6 +218,37 @@ def parameter_slopes(model: DiagnosticModel, table: str) -> TableSlopes:
 # ---------------------------------------------------------------------------
 # the result
 # ---------------------------------------------------------------------------
+def _short_name(model: DiagnosticModel, variable: str) -> str:
+    """How a variable reads inside a parameter's description: ``OMS`` for ``oms``, ``recent infection``."""
+    label = model.label(variable)
+    if label.lower() == variable:
+        return label if label.isupper() else variable  # ADEM, but not "Age" mid-sentence
+    if len(variable) <= 4 and variable.isalpha():
+        return variable.upper()  # an acronym (oms, aca)
+    return variable.replace("_", " ")
+
+
+def readable_descriptions(model: DiagnosticModel, descriptions) -> list[str]:
+    """Parameters' descriptions with the variable names in them made readable (``P(oms | x)`` -> ``P(OMS | x)``)."""
+    import re
+
+    names = sorted(model.variables, key=len, reverse=True)
+    pattern = re.compile(r"\b(" + "|".join(re.escape(n) for n in names) + r")\b")
+    short = {n: _short_name(model, n) for n in names}
+    return [pattern.sub(lambda m: short[m.group(1)], str(text)) for text in descriptions]
+
+
+#: Parameters shown by ``print(result)`` and the notebook display (the full table has all).
+DISPLAY_ROWS = 15
+
+
+def _more_note(rows: int, total: int) -> str:
+    return (
+        f"Showing the {rows} of {total} parameters with the largest swing; all of them: .table, "
+        f".report(rows=None) or .html(rows=None) (command line: --top {total} or --json)."
+    )
+
+
 @dataclass(frozen=True)
 class Sensitivity(AnalysisResult):
     """One-way sensitivity of P(target present | evidence) to every parameter.
@@ -226,6 +257,7 @@ class Sensitivity(AnalysisResult):
     ----------
     table : pandas.DataFrame
         One row per parameter, sorted by ``swing``: ``parameter``, ``means``,
+        ``label`` (``means`` with variable names made readable, for plots),
         ``value`` (current), ``low``, ``high`` (95% uncertainty interval),
         ``a``, ``b``, ``c``, ``d`` (the sensitivity function
         ``f(t) = (a t + b) / (c t + d)``, normalised so that ``c t0 + d = 1``),
@@ -281,6 +313,33 @@ class Sensitivity(AnalysisResult):
 
     def _extra_dict(self) -> dict:
         return {"target": self.target, "posterior": self.posterior, "top": self.top}
+
+    def report(self, rows: int | None = DISPLAY_ROWS) -> str:
+        """Plain text: the ``rows`` parameters with the largest swing (default 15; ``rows=None``: all)."""
+        text = super().report(rows=rows)
+        hidden = len(self.table) - (len(self.table) if rows is None else min(rows, len(self.table)))
+        if hidden > 0:
+            head, _, tail = text.rpartition("\n\n[")
+            text = f"{head}\n\n{_more_note(rows, len(self.table))}\n\n[{tail}"
+        return text
+
+    def _repr_html_(self, rows: int | None = DISPLAY_ROWS) -> str:
+        import html
+
+        from .scenarios import _format_float
+
+        table = self.table[list(self._report_columns)]
+        shown = table if rows is None else table.head(rows)
+        note = f"<p>{html.escape(_more_note(rows, len(table)))}</p>" if len(shown) < len(table) else ""
+        return (
+            f"<div><p><b>{html.escape(self.title)}</b></p>"
+            f"{shown.to_html(index=False, float_format=_format_float, na_rep='')}{note}"
+            f"<p style='font-size:smaller'>{html.escape(str(self.provenance))}</p></div>"
+        )
+
+    def html(self, rows: int | None = DISPLAY_ROWS) -> str:
+        """The notebook display as HTML, with ``rows`` parameters (``rows=None``: all of them)."""
+        return self._repr_html_(rows=rows)
 
     def posterior_at(self, parameter: str, t, condition: str | None = None):
         """Evaluate a sensitivity function at ``t`` (a number or an array).
@@ -456,6 +515,7 @@ def sensitivity(
         {
             "parameter": names,
             "means": params["means"].to_numpy(),
+            "label": readable_descriptions(model, params["means"]),
             "value": values,
             "low": low,
             "high": high,

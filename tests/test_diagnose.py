@@ -158,10 +158,14 @@ def test_plot_draws_prior_and_posterior_bars(model):
     np.testing.assert_allclose([b.get_width() for b in posterior], table["posterior"])
     np.testing.assert_allclose([b.get_width() for b in prior], table["prior"])
     assert [t.get_text() for t in ax.get_yticklabels()] == list(table["label"])
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["prior (age only)", "posterior"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == [
+        "prior: P(condition | age only)", "posterior: P(condition | all the evidence)"
+    ]
     assert ax.get_xscale() == "log"  # priors are a few per million: a linear axis would hide them
     labels = {t.get_text() for t in ax.texts}
-    assert f"{dx.prior['oms']:.1e}" in labels
+    from omsbayes.plotting.style import percent
+
+    assert percent(dx.prior["oms"]) in labels and percent(dx.prior["oms"]).startswith("0.000")
 
 
 def test_plot_linear_scale_on_request(model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import sys
 
 import numpy as np
@@ -95,7 +96,7 @@ def test_widget_observers_call_the_callback(model):
     controls = explorer.controls
     assert set(controls) == {"age", "age_known", *explorer.variables}
     assert controls["opsoclonus"].value == "present" and controls["mibg_scan"].value == UNKNOWN
-    assert controls["opsoclonus"].description == model.label("opsoclonus")
+    assert model.label("opsoclonus") in _row_label(ui, controls["opsoclonus"])
     assert list(controls["mibg_scan"].options) == ["negative", UNKNOWN, "positive"]
     assert controls["age"].value == 1.5 and controls["age_known"].value
     assert ui.children  # the box was built
@@ -121,6 +122,70 @@ def test_widget_observers_call_the_callback(model):
     assert calls[-1]["age"] is None and explorer.state.age is None
     controls["opsoclonus"].value = UNKNOWN
     assert "opsoclonus" not in explorer.state.evidence
+
+
+def _row_label(ui, toggle) -> str:
+    """The text of the label beside a toggle in the widget's tree."""
+    stack = [ui]
+    while stack:
+        box = stack.pop()
+        children = list(getattr(box, "children", ()))
+        if toggle in children:
+            return children[0].value
+        stack.extend(children)
+    raise AssertionError("toggle not in the widget")
+
+
+def test_update_from_code_moves_the_controls(model):
+    pytest.importorskip("ipywidgets")
+    explorer = Explorer(model, age=1.5, evidence=CASE)
+    explorer.widget()
+    controls = explorer.controls
+    calls = []
+    original = explorer.compute
+
+    def spy(age, evidence):
+        calls.append((age, dict(evidence)))
+        return original(age, evidence)
+
+    explorer.compute = spy
+    state = explorer.update(age=30, mibg_scan="positive", opsoclonus=UNKNOWN)
+    assert len(calls) == 1  # moving the controls does not recompute again
+    assert controls["mibg_scan"].value == "positive" and controls["opsoclonus"].value == UNKNOWN
+    assert controls["age"].value == 30 and controls["age_known"].value
+    assert explorer._widgets["next_tests"].value == state.next_tests_html()
+    explorer.update(age=2.42)  # not a stop of the slider: added to it
+    assert controls["age"].value == 2.42 and ("2.42 years", 2.42) in controls["age"].options
+    explorer.update(age=None)
+    assert controls["age_known"].value is False and explorer.state.age is None
+    assert len(calls) == 3
+
+
+def test_widget_layout_puts_results_beside_the_controls(model):
+    widgets = pytest.importorskip("ipywidgets")
+    explorer = Explorer(model, age=1.5, evidence=CASE)
+    ui = explorer.widget()
+    assert isinstance(ui, widgets.HBox) and len(ui.children) == 2
+    left, right = ui.children
+    assert explorer._widgets["plot"] in right.children and explorer._widgets["next_tests"] in right.children
+    tabs = next(c for c in left.children if isinstance(c, widgets.Tab))
+    for pane in tabs.children:  # the long list of toggles scrolls instead of pushing the results down
+        assert pane.layout.overflow == "auto" and pane.layout.max_height
+    for name in explorer.variables:  # full labels, in a widget that wraps, not a cut-off description
+        assert _row_label(ui, explorer.controls[name]).endswith(f">{html.escape(model.label(name))}</span>")
+        assert explorer.controls[name].description == ""
+
+
+def test_age_slider_suits_children():
+    from omsbayes.explorer import age_choices, age_text
+
+    choices = age_choices()
+    years = [y for _, y in choices]
+    assert years == sorted(years) and years[0] == 0 and years[-1] >= 90
+    assert sum(y < 18 for y in years) >= len(years) / 2  # a linear 0-90 slider gives children 20%
+    assert sum(y < 2 for y in years) >= 10  # month by month through infancy
+    assert age_text(0.25) == "3 months" and age_text(1.5) == "1 year 6 months" and age_text(1) == "1 year"
+    assert age_text(7) == "7 years" and age_text(1 / 12) == "1 month"
 
 
 def test_widget_draws_the_posterior_with_the_package_plot(model, monkeypatch):
@@ -166,3 +231,39 @@ def test_widget_without_ipywidgets_gives_the_install_command(model, monkeypatch)
 
 def test_exported():
     assert omsbayes.Explorer is Explorer
+
+
+# ---------------------------------------------------------------------------
+# served outside Jupyter: omsbayes explorer (Voila)
+# ---------------------------------------------------------------------------
+def test_cli_writes_an_app_notebook_that_builds_the_explorer(tmp_path, capsys):
+    nbformat = pytest.importorskip("nbformat")
+    widgets = pytest.importorskip("ipywidgets")
+    from omsbayes.cli import main
+
+    path = tmp_path / "app.ipynb"
+    from .conftest import TINY_MODEL
+
+    assert main(["--model", str(TINY_MODEL), "explorer", "--write", str(path), "opsoclonus=present", "--age", "1.5"]) == 0
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    code = "".join(c.source for c in notebook.cells if c.cell_type == "code")
+    namespace: dict = {}
+    exec(compile(code.rsplit("\n", 1)[0], str(path), "exec"), namespace)  # all but the display line
+    explorer = namespace["explorer"]
+    assert explorer.state.age == 1.5 and explorer.state.evidence == {"opsoclonus": "present"}
+    assert explorer.model.name == "tiny"  # --model is passed on to the app
+    assert isinstance(eval(code.rsplit("\n", 1)[1], namespace), widgets.HBox)
+    assert "not a medical device" in notebook.cells[0].source
+
+
+def test_cli_explorer_checks_the_case_and_builds_the_voila_command(tmp_path, capsys):
+    from omsbayes.cli import main
+    from omsbayes.cli.explorer import voila_command
+
+    path = tmp_path / "app.ipynb"
+    assert main(["explorer", "--write", str(path), "opsoklonus=present"]) == 2
+    assert "Did you mean 'opsoclonus'" in capsys.readouterr().err and not path.exists()
+    cmd = voila_command(path, 8899, "0.0.0.0", no_browser=True)
+    assert cmd[1:4] == ["-m", "voila", str(path)]
+    assert "--port=8899" in cmd and "--Voila.ip=0.0.0.0" in cmd and "--no-browser" in cmd

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import omsbayes
+from omsbayes.plotting.sensitivity import VISIBLE_FRACTION
 from omsbayes import EvidenceError
 from omsbayes.cli import main
 from omsbayes.gallery import DEMO_CASE, at_presentation, gallery_plots, write_gallery
@@ -135,10 +136,11 @@ def test_tornado(drawn):
     sensitivity, ax = _ax(drawn, "tornado_at_presentation")
     assert sensitivity.target == "neuroblastoma"
     low, high = ax.containers
-    table = sensitivity.table.head(15).iloc[::-1]
+    head = sensitivity.table.head(15)
+    table = head[head["swing"] > VISIBLE_FRACTION * head["swing"].max()].iloc[::-1]  # rows with visible bars
     assert np.allclose([b.get_x() + b.get_width() for b in low], table["posterior_low"])
     assert np.allclose([b.get_x() + b.get_width() for b in high], table["posterior_high"])
-    assert ax.get_yticklabels()[-1].get_text() == sensitivity.table["means"].iloc[0]
+    assert ax.get_yticklabels()[-1].get_text() == sensitivity.table["label"].iloc[0]
 
 
 def test_uncertainty(drawn):

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import omsbayes
 from omsbayes import EvidenceError, Likelihood
 from omsbayes.cli._common import to_jsonable
-from omsbayes.information import binary_entropy
+from omsbayes.information import binary_entropy, competitors
 
 from .conftest import TINY_MODEL
 
@@ -28,7 +28,8 @@ def _brute_force_voi(model, evidence, age, candidate):
     """The expectation over the candidate's states, one diagnose per state."""
     base = model.diagnose(evidence, age=age).posterior
     order = base.sort_values(ascending=False, kind="stable").index
-    top, runner = order[0], order[1]
+    top = order[0]
+    runner = next(c for c in order[1:] if c in competitors(model, top))
     marginal = model.query([candidate], evidence, age=age)[candidate]
     out = {"expected_entropy_reduction": _entropy(base), "expected_abs_change_top": 0.0, "p_top_changes": 0.0,
            "expected_log_odds_change": 0.0, "expected_abs_log_odds_change": 0.0, "martingale": 0.0}
@@ -138,7 +139,8 @@ def test_evidence_impact_against_diagnose_and_query():
     result = _TINY.evidence_impact(evidence, age=2.0)
     full = _TINY.diagnose(evidence, age=2.0).posterior
     order = full.sort_values(ascending=False, kind="stable").index
-    assert (result.top, result.runner_up) == (order[0], order[1])
+    assert result.top == order[0]
+    assert result.runner_up == next(c for c in order[1:] if c in competitors(_TINY, result.top))
     table = result.table.set_index(["item", "condition"])
     summary = result.summary.set_index("item")
     assert set(summary.index) == {"age", *evidence}
@@ -203,3 +205,50 @@ def test_evidence_impact_waterfall_bars():
     assert any(t.get_text().strip().startswith("LR ") for t in ax.texts)
     data = json.loads(json.dumps(to_jsonable(result.to_dict())))
     assert data["top"] == result.top and len(data["summary"]) == 4
+
+
+# ---------------------------------------------------------------------------
+# competitors: a condition is not compared with its own causes or consequences
+# ---------------------------------------------------------------------------
+def _ancestors(model, name):
+    out, stack = set(), list(model.parents(name))
+    while stack:
+        v = stack.pop()
+        if v not in out:
+            out.add(v)
+            stack.extend(model.parents(v))
+    return out
+
+
+@pytest.mark.parametrize("which", ["tiny", "default"])
+def test_competitors_are_neither_ancestors_nor_descendants(which, tiny, model):
+    m = tiny if which == "tiny" else model
+    for c in m.conditions:
+        rivals = set(competitors(m, c))
+        for other in m.conditions:
+            if other == c:
+                assert other not in rivals
+                continue
+            related = other in _ancestors(m, c) or c in _ancestors(m, other)
+            assert (other in rivals) == (not related), (c, other)
+    assert competitors(tiny, "oms") == ["aca"] and competitors(tiny, "neuroblastoma") == ["aca"]
+    with pytest.raises(EvidenceError, match="'opsoclonus' is not a condition of the model"):
+        competitors(tiny, "opsoclonus")
+
+
+def test_neuroblastoma_is_not_the_runner_up_of_oms(tiny):
+    # neuroblastoma ranks second here, but it causes OMS: the comparison is OMS versus ACA
+    evidence = {"opsoclonus": "present", "urine_catecholamines": "positive"}
+    order = tiny.diagnose(evidence, age=1.5).posterior.sort_values(ascending=False).index.tolist()
+    assert order[:2] == ["oms", "neuroblastoma"]
+    impact = tiny.evidence_impact(evidence, age=1.5)
+    voi = tiny.value_of_information(evidence, age=1.5)
+    assert impact.runner_up == voi.runner_up == "aca"
+    assert "versus ACA" in impact.title
+    # opsoclonus, which OMS causes and neuroblastoma causes only through OMS, now has a real LR:
+    # P(opsoclonus | OMS, rest) / P(opsoclonus | ACA, rest) from two independent queries
+    lr = impact.summary.set_index("item").loc["opsoclonus", "lr"]
+    expected = _likelihood_of_item(tiny, evidence, 1.5, "opsoclonus", "oms") / _likelihood_of_item(
+        tiny, evidence, 1.5, "opsoclonus", "aca"
+    )
+    assert lr == pytest.approx(expected, rel=1e-9) and lr > 10

@@ -75,7 +75,9 @@ def test_coloured_by_posterior(model, dx):
     # OMS is the darkest node: the highest posterior
     darkness = {v: 1 - faces[i][:3].mean() for i, v in enumerate(model.variables)}
     assert max(darkness, key=darkness.get) == "oms" == dx.top
-    assert labels["oms"].endswith("99%")
+    from omsbayes.plotting.style import percent
+
+    assert labels["oms"].endswith("\n" + percent(dx.posterior["oms"]))
     assert "coloured by posterior probability" in " ".join(ax.get_title().split())
 
 

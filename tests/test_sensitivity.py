@@ -7,6 +7,8 @@ diagnosis re-inferred on either side of every reported rank-flip point.
 
 from __future__ import annotations
 
+import re
+
 import json
 
 import numpy as np
@@ -16,6 +18,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import omsbayes
+from omsbayes.plotting.sensitivity import VISIBLE_FRACTION
+from omsbayes.plotting.sensitivity import _labels as _tornado_labels
+from omsbayes.sensitivity import readable_descriptions
 from omsbayes import EvidenceError, Likelihood
 from omsbayes.cli._common import to_jsonable
 from omsbayes.provenance import provenance_of
@@ -291,21 +296,64 @@ def test_tornado_bars_are_the_posteriors_at_both_ends():
     result = _TINY.sensitivity(TINY_CASE, age=2.0)
     ax = result.plot(top=6)
     low, high = ax.containers
-    shown = result.table.head(6).iloc[::-1]
+    head = result.table.head(6)
+    shown = head[head["swing"] > VISIBLE_FRACTION * head["swing"].max()].iloc[::-1]
     p0 = result.posterior
     assert low.get_label() == "parameter at its low end" and high.get_label() == "parameter at its high end"
     assert np.allclose([b.get_x() for b in low], p0)
     assert np.allclose([b.get_width() for b in low], shown["posterior_low"] - p0)
     assert np.allclose([b.get_x() + b.get_width() for b in high], shown["posterior_high"])
     labels = [t.get_text() for t in ax.get_yticklabels()]
-    assert all(label.startswith(means) for label, means in zip(labels, shown["means"]))
+    assert all(label.startswith(readable) for label, readable in zip(labels, shown["label"]))
     # two parameters with one description are told apart by name
     both = _TINY.sensitivity({"opsoclonus": "present"})  # age unknown: both NB rates matter
     rates = both.table[both.table["means"] == "NB rate"]
-    ax = both.plot(top=len(both.table))
-    labels = {t.get_text() for t in ax.get_yticklabels()}
-    assert {f"NB rate ({p})" for p in rates["parameter"]} <= labels
-    assert "OMS" in ax.get_xlabel()
+    labels = set(_tornado_labels(rates))
+    assert labels == {f"NB rate ({p})" for p in rates["parameter"]} and len(labels) == 2
+    assert "OMS" in both.plot().get_xlabel()
+
+
+def test_tornado_labels_sit_inside_the_axes_off_the_ticks():
+    # issue 11: "0.0216" written across the spine read as "-0.0216"
+    result = _TINY.sensitivity(TINY_CASE, age=2.0)
+    ax = result.plot(top=8)
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    frame = ax.get_window_extent(renderer)
+    values = [t for t in ax.texts if t.get_text().strip()]
+    assert len(values) == 2 * len(ax.containers[0])
+    ticks = [t.get_window_extent(renderer) for t in ax.get_yticklabels()]
+    for t in values:
+        box = t.get_window_extent(renderer)
+        assert frame.x0 <= box.x0 and box.x1 <= frame.x1, t.get_text()
+        assert not any(box.overlaps(tick) for tick in ticks), t.get_text()
+        assert not t.get_text().strip().startswith("-")
+    assert all(tick.tick1line.get_markersize() == 0 for tick in ax.yaxis.get_major_ticks())
+
+
+def test_tornado_drops_rows_without_visible_bars_and_says_so():
+    result = _TINY.sensitivity({"opsoclonus": "present"}, age=2.0)
+    head = result.table.head(15)
+    visible = head["swing"] > VISIBLE_FRACTION * head["swing"].max()
+    assert 0 < visible.sum() < len(head)  # the case has both kinds
+    ax = result.plot(top=15)
+    assert len(ax.containers[0]) == visible.sum()
+    widths = np.abs([b.get_width() for b in ax.containers[0]] + [b.get_width() for b in ax.containers[1]])
+    assert widths.reshape(2, -1).max(axis=0).min() > 0
+    note = ax.get_legend().get_title().get_text()
+    assert f"Not drawn: the other {len(head) - visible.sum()} of the top 15" in note
+
+
+def test_tornado_labels_are_readable_not_ids(tiny):
+    result = tiny.sensitivity(TINY_CASE, age=2.0)
+    labels = [t.get_text() for t in result.plot(top=40).get_yticklabels()]
+    assert "P(opso | OMS)" in labels and "P(opso | ACA)" in labels
+    assert not any(re.search(r"\b(oms|aca)\b", label.split(" (")[0]) for label in labels), labels
+    assert list(result.table["label"]) == readable_descriptions(tiny, result.table["means"])
+    assert readable_descriptions(tiny, ["P(oms | neuroblastoma)", "P(recent_infection | age)", "omsx"]) == [
+        "P(OMS | neuroblastoma)", "P(recent infection | age)", "omsx"
+    ]
 
 
 def test_plot_draws_on_a_given_axes():
@@ -314,3 +362,24 @@ def test_plot_draws_on_a_given_axes():
     _, ax = plt.subplots()
     assert _TINY.sensitivity(TINY_CASE, age=2.0).plot(ax=ax, top=3) is ax
     assert len(ax.containers[0]) == 3
+
+
+# ---------------------------------------------------------------------------
+# display: capped by default like the command line (issue 11)
+# ---------------------------------------------------------------------------
+def test_print_and_notebook_display_are_capped_with_a_way_to_see_all():
+    from omsbayes.sensitivity import DISPLAY_ROWS
+
+    result = _TINY.sensitivity(TINY_CASE, age=2.0, target="oms")
+    total = len(result.table)
+    assert total > DISPLAY_ROWS
+    listed = {line.split()[0] for line in str(result).splitlines() if line.strip()}
+    shown = [name for name in result.table["parameter"] if name in listed]
+    assert shown == list(result.table["parameter"].head(DISPLAY_ROWS))
+    assert f"the {DISPLAY_ROWS} of {total} parameters with the largest swing" in str(result)
+    everything = result.report(rows=None)
+    assert all(name in everything for name in result.table["parameter"]) and "largest swing;" not in everything
+    html = result._repr_html_()
+    assert html.count("<tr>") == DISPLAY_ROWS and f"the {DISPLAY_ROWS} of {total} parameters with the largest swing" in html
+    assert result.html(rows=None).count("<tr>") == total
+    assert result.html(rows=3).count("<tr>") == 3

@@ -18,7 +18,9 @@ from ..errors import OmsBayesError, OmsBayesWarning, OutputError
 __all__ = ["main", "build_parser"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMAND_MODULES = ("diagnose", "evaluate", "model", "demo", "plots", "sensitivity", "uncertainty", "voi", "whatif")
+COMMAND_MODULES = (
+    "diagnose", "evaluate", "model", "demo", "plots", "sensitivity", "uncertainty", "voi", "whatif", "explorer",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,10 +63,46 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
     print(f"omsbayes: warning: {message}", file=sys.stderr)
 
 
+#: List options whose values never contain "=" or "~": such a token after them is evidence.
+_NAME_LISTS = ("candidates", "trajectory")
+
+
+def _is_evidence(token: str) -> bool:
+    return not token.startswith("-") and ("=" in token or "~" in token)
+
+
+def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    """Parse with evidence allowed anywhere: before, between or after the options.
+
+    argparse gives a ``nargs="*"`` positional only its first run of tokens, and a
+    list option swallows the evidence that follows it; both are moved back
+    into ``evidence`` here.
+    """
+    args, extra = parser.parse_known_args(argv)
+    if not hasattr(args, "evidence"):
+        if extra:
+            parser.error("unrecognized arguments: " + " ".join(extra))
+        return args
+    stray = [t for t in extra if not _is_evidence(t)]
+    if stray:
+        parser.error("unrecognized arguments: " + " ".join(stray))
+    evidence = list(args.evidence) + extra
+    for name in _NAME_LISTS:
+        values = getattr(args, name, None)
+        if values:
+            evidence += [t for t in values if _is_evidence(t)]
+            kept = [t for t in values if not _is_evidence(t)]
+            if name == "candidates" and not kept:
+                parser.error("--candidates needs at least one variable name (evidence goes elsewhere)")
+            setattr(args, name, kept)
+    args.evidence = evidence
+    return args
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status (see :data:`EXIT_STATUS_HELP`)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     with warnings.catch_warnings():
         warnings.showwarning = _warning_line
         warnings.simplefilter("always", OmsBayesWarning)  # the command line shows its warnings, once each

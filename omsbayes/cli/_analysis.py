@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from ._common import print_json, save_figure, use_agg_backend, years
+from ._common import EVIDENCE_SYNTAX, print_json, save_figure, use_agg_backend, years
 
 __all__ = ["add_case_arguments", "emit"]
 
-EVIDENCE_HELP = (
-    "Evidence is written variable=state (opsoclonus=present), variable=0.7 (70% sure it is present) or "
-    "variable=lr:5 (a report with likelihood ratio 5); give it before any option that takes a list."
-)
+EVIDENCE_HELP = EVIDENCE_SYNTAX + " Evidence may come before, between or after the options."
 
 
 def add_case_arguments(p, plot: str) -> None:

@@ -12,6 +12,7 @@ from ..errors import EvidenceError, OutputError
 from ..evidence import Likelihood
 
 __all__ = [
+    "EVIDENCE_SYNTAX",
     "load",
     "parse_evidence",
     "print_json",
@@ -32,19 +33,46 @@ def load(args):
     return load_model(args.model)
 
 
-def parse_evidence(tokens: list[str]) -> dict:
-    """``var=state``, ``var=0.7`` (probability present) or ``var=lr:5`` (likelihood ratio) tokens.
+#: How evidence is written on the command line (shared by every command's help).
+EVIDENCE_SYNTAX = (
+    "Evidence is written variable=state (opsoclonus=present); variable~0.7 (after all the evidence, the "
+    "finding is present with probability 0.7: Jeffrey's rule); variable=0.7 (an uncertain report weighed as "
+    "likelihoods 0.3:0.7 for absent:present, i.e. a likelihood ratio of 7:3 = 2.33, which moves even odds to "
+    "0.7 but leaves the finding's posterior to the rest of the evidence); or variable=lr:5 (a report with "
+    "likelihood ratio 5). The age goes in --age YEARS."
+)
+
+
+def parse_evidence(tokens: list[str], age_years: bool = False) -> dict:
+    """``var=state``, ``var~0.7`` (probability present), ``var=0.7`` (likelihoods 0.3:0.7) or ``var=lr:5`` tokens.
+
+    ``age_years=True`` (scenario changes) reads ``age=30`` as an age in years;
+    otherwise it is refused with a pointer to ``--age``.
 
     Raises
     ------
     EvidenceError
-        For a token without ``=``.
+        For a token without ``=`` or ``~``, a number that is not a probability
+        after ``~``, or the age given as ``age=YEARS`` outside a scenario.
     """
+    from ..softevidence import Marginal
+
     evidence: dict = {}
     for token in tokens:
+        tilde = "~" in token and ("=" not in token or token.index("~") < token.index("="))
+        if tilde:
+            var, value = (part.strip() for part in token.split("~", 1))
+            try:
+                evidence[var] = Marginal(float(value))
+            except ValueError:
+                raise EvidenceError(
+                    f"After '~' comes the probability that {var} is present, as in {var}~0.7; got {token!r}."
+                ) from None
+            continue
         if "=" not in token:
             raise EvidenceError(
-                f"Evidence must be written variable=state (e.g. opsoclonus=present); got {token!r}."
+                f"Evidence must be written variable=state (e.g. opsoclonus=present) or variable~probability "
+                f"(opsoclonus~0.7); got {token!r}."
             )
         var, value = (part.strip() for part in token.split("=", 1))
         if value.lower().startswith("lr:"):
@@ -58,6 +86,8 @@ def parse_evidence(tokens: list[str]) -> dict:
         except ValueError:
             evidence[var] = value
         else:
+            if var == "age" and not age_years:
+                raise EvidenceError(f"Give the age in years with --age {value}, not as evidence {token!r}.")
             # only finite numbers are probabilities: 'nan' or 'inf' stay text (refused as states, with a
             # hint), and VAR= (empty) means not observed, the one rule of omsbayes.evidence
             evidence[var] = number if math.isfinite(number) else value

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CaseFileError, EvidenceError
+from ._analysis import EVIDENCE_HELP
 from ._common import load, parse_evidence, print_json, save_figure, use_agg_backend, years
 
 HELP = "rank the differential for one case"
@@ -12,16 +13,16 @@ def register(sub) -> None:
     p = sub.add_parser(
         "diagnose",
         help=HELP,
-        description=(
-            "Rank the differential diagnosis for one case. Evidence is written variable=state "
-            "(opsoclonus=present), variable=0.7 (70%% sure it is present) or variable=lr:5 "
-            "(a report with likelihood ratio 5)."
-        ),
+        description="Rank the differential diagnosis for one case. " + EVIDENCE_HELP,
     )
     p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
     p.add_argument("--age", type=years, default=None, help="age in years (e.g. 1.5); omit if unknown")
     p.add_argument("--case", metavar="FILE", help="take age and evidence from a case file (with --id)")
-    p.add_argument("--id", metavar="ID", help="the case id in --case FILE")
+    p.add_argument(
+        "--id",
+        metavar="ID",
+        help="a case id in --case FILE (without --case: in the bundled public vignettes, see 'omsbayes evaluate')",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--plot", metavar="PNG", help="also write the prior-vs-posterior plot to this file")
     p.add_argument(
@@ -38,24 +39,19 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from ..cases import load_cases
-
     model = load(args)
+    if args.csv and args.id:
+        raise CaseFileError("--id chooses one case and --csv diagnoses every row of a file; give one or the other.")
     if args.csv:
         return run_cohort(model, args)
     if args.out or args.progress or args.strict_columns:
         raise EvidenceError("--out, --progress and --strict-columns go with --csv.")
     evidence = parse_evidence(args.evidence)
     age = args.age
-    if args.case:
-        if not args.id:
-            raise CaseFileError("--case needs --id to choose a case from the file.")
-        case = load_cases(args.case)[args.id] if args.id in load_cases(args.case).ids else None
-        if case is None:
-            cases = load_cases(args.case)
-            from ..errors import did_you_mean
-
-            raise CaseFileError(f"No case with id {args.id!r} in {args.case}." + did_you_mean(args.id, cases.ids))
+    if args.case and not args.id:
+        raise CaseFileError("--case needs --id to choose a case from the file.")
+    if args.id:
+        case = _find_case(args.case, args.id)
         evidence = {**case.evidence, **evidence}
         age = case.age_years if age is None else age
     dx = model.diagnose(evidence, age=age)
@@ -67,6 +63,18 @@ def run(args) -> int:
     else:
         print(dx.report())
     return 0
+
+
+def _find_case(path: str | None, case_id: str):
+    """The case ``case_id`` of the case file ``path`` (default: the bundled public vignettes)."""
+    from ..cases import load_cases, load_public_vignettes
+    from ..errors import did_you_mean
+
+    cases = load_cases(path) if path else load_public_vignettes()
+    if case_id not in cases.ids:
+        where = path if path else "the bundled public vignettes (give --case FILE for your own)"
+        raise CaseFileError(f"No case with id {case_id!r} in {where}." + did_you_mean(case_id, cases.ids))
+    return cases[case_id]
 
 
 def run_cohort(model, args) -> int:

@@ -25,7 +25,12 @@ def register(sub) -> None:
     check.add_argument("path", nargs="?", default=None, help="model directory or model.yaml (default: bundled)")
     check.add_argument("--json", action="store_true")
     check.set_defaults(func=run_check)
-    show = msub.add_parser("show", help="summarise variables, parameters and sources")
+    show = msub.add_parser(
+        "show",
+        help="list the variables with their states, and summarise parameters and sources",
+        description="List every variable by role with its states (what evidence is written with) and label; "
+        "summarise the parameters and the sources cited.",
+    )
     show.add_argument("path", nargs="?", default=None, help="model directory or model.yaml (default: bundled)")
     show.add_argument("--json", action="store_true")
     show.add_argument("--parameters", action="store_true", help="list every parameter")
@@ -101,7 +106,10 @@ def run_show(args) -> int:
     print("Population: " + model.spec.population + "\n")
     for role in ("age", "history", "condition", "finding", "test"):
         names = roles.get(role, [])
-        print(f"{role} ({len(names)}): " + ", ".join(names))
+        print(f"{role} ({len(names)}):")
+        width = max((len(n) for n in names), default=0)
+        for name in names:  # the states are what evidence is written with: name=state
+            print(f"  {name:<{width}}  {' | '.join(model.states(name))}  ({model.label(name)})")
     print(
         f"\n{summary['parameters']} parameters: {summary['parameters'] - summary['derived'] - summary['expert']} from the "
         f"literature, {summary['expert']} expert estimates, {summary['derived']} derived by formula."

@@ -17,6 +17,7 @@ def register(sub) -> None:
             "(VAR= drops a finding; a dotted name is a parameter). Or sweep: --sweep-age, "
             "--sweep-parameter NAME [--factors ...|--values ...], --trajectory [ORDER ...]; "
             "or --impact for what each observed item contributes. " + EVIDENCE_HELP
+            + " The tokens after --scenario NAME are that scenario's changes, not evidence."
         ),
     )
     add_case_arguments(p, plot="plot")
@@ -43,7 +44,7 @@ def _scenarios(specs) -> dict:
         name, *changes = spec
         if not changes:
             raise EvidenceError(f"Scenario {name!r} lists no change; write e.g. --scenario {name!r} abdominal_mass=absent.")
-        parsed = parse_evidence(changes)
+        parsed = parse_evidence(changes, age_years=True)
         scenarios[name] = {k: (None if v == "" else v) for k, v in parsed.items()}
     return scenarios
 

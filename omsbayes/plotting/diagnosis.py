@@ -6,17 +6,26 @@ import numpy as np
 
 from .style import ANNOTATION_SIZE, COLORS, new_axes, percent, set_title, style
 
-__all__ = ["plot_diagnosis"]
+__all__ = ["plot_diagnosis", "PRIOR_NOTE"]
+
+#: Under the plot: what the prior bar is.
+PRIOR_NOTE = (
+    "Prior: how probable each condition is at this age ({age}) before any finding\n"
+    "or test, in the model's population (see its model card)."
+)
 
 
 #: Lowest probability drawn on a logarithmic axis; smaller values are drawn at this edge.
 LOG_FLOOR = 1e-8
 
 
+#: The legend's words for the two bars (the prior is explained in the note under the plot).
+PRIOR_LABEL = "prior: P(condition | age only)"
+POSTERIOR_LABEL = "posterior: P(condition | all the evidence)"
+
+
 def _label(p: float, log: bool) -> str:
-    """A bar label: a percentage, or scientific notation for the tiny values a log axis shows."""
-    if log and 0 < p < 0.001:
-        return f"{p:.1e}"
+    """A bar label: one format, a percentage, for every bar (see :func:`omsbayes.plotting.style.percent`)."""
     return percent(p)
 
 
@@ -39,8 +48,10 @@ def plot_diagnosis(diagnosis, ax=None, top: int | None = None, xscale: str = "au
     Returns
     -------
     matplotlib.axes.Axes
-        With two bar containers, labelled ``"prior (age only)"`` and
-        ``"posterior"``, and a probability label on every bar.
+        With two bar containers, labelled :data:`PRIOR_LABEL` and
+        :data:`POSTERIOR_LABEL`, a percentage on every bar (one format for
+        all; never 100% for less than certainty), and a note under the axes
+        saying what the prior is.
     """
     if xscale not in ("auto", "log", "linear"):
         raise ValueError(f"xscale must be 'auto', 'log' or 'linear'; got {xscale!r}")
@@ -54,8 +65,8 @@ def plot_diagnosis(diagnosis, ax=None, top: int | None = None, xscale: str = "au
         ax = new_axes(ax, figsize=(8.5, 0.45 * len(table) + 1.5))
         y = np.arange(len(table))
         height = 0.38
-        prior = ax.barh(y + height / 2, table["prior"], height, color=COLORS["prior"], label="prior (age only)")
-        post = ax.barh(y - height / 2, table["posterior"], height, color=COLORS["posterior"], label="posterior")
+        prior = ax.barh(y + height / 2, table["prior"], height, color=COLORS["prior"], label=PRIOR_LABEL)
+        post = ax.barh(y - height / 2, table["posterior"], height, color=COLORS["posterior"], label=POSTERIOR_LABEL)
         if log:
             ax.set_xscale("log")
             ax.set_xlim(LOG_FLOOR, 30.0)  # room on the right for the labels of bars that reach 1
@@ -77,5 +88,14 @@ def plot_diagnosis(diagnosis, ax=None, top: int | None = None, xscale: str = "au
         ax.set_xlabel("probability of the condition" + (" (log scale)" if log else ""))
         age = diagnosis.evidence.age_bin or "age unknown"
         set_title(ax, f"Differential diagnosis ({age})")
-        ax.legend(loc="lower right", frameon=True, framealpha=0.9)
+        # below the axes, a fixed distance under the x label, with the note on what the prior is as its title
+        from matplotlib.transforms import offset_copy
+
+        age_text = diagnosis.evidence.age_bin.replace("_", " ") if diagnosis.evidence.age_bin else "age unknown"
+        legend = ax.legend(
+            loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=1, frameon=False,
+            bbox_transform=offset_copy(ax.transAxes, fig=ax.figure, y=-44, units="points"),
+            title=PRIOR_NOTE.format(age=age_text),
+        )
+        legend.get_title().set_fontsize(ANNOTATION_SIZE)
     return ax

@@ -106,10 +106,25 @@ def new_axes(ax=None, figsize=(8, 5)):
 
 
 def percent(p: float) -> str:
-    """A probability as a short percentage label (``<0.1%`` for tiny ones)."""
-    if p < 0.001:
-        return "<0.1%"
-    if p < 0.1:
+    """A probability as a percentage label, never rounded to 0% or 100% unless it is exactly that.
+
+    Two significant digits below 1% (``0.42%``, ``0.00014%``), whole percents
+    in the middle, one decimal near certainty (``99.5%``) and ``>99.9%`` above
+    that: 0.9995 is not shown as 100%, nor 3e-5 as 0%.
+    """
+    p = float(p)
+    if p <= 0.0 or p >= 1.0:
+        return f"{100 * min(max(p, 0.0), 1.0):.0f}%"
+    if p < 1e-9:
+        return "<0.0000001%"
+    if p < 0.01:
+        import math
+
+        decimals = 1 - math.floor(math.log10(100 * p))  # two significant digits, in fixed notation
+        return f"{100 * p:.{decimals}f}%"
+    if 1.0 - p < 0.001:
+        return ">99.9%"
+    if p >= 0.99 or p < 0.1:
         return f"{100 * p:.1f}%"
     return f"{100 * p:.0f}%"
 
