@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .engine import posterior_arrays
+from .engine import cases_arrays, posterior_arrays
 from .evidence import NormalizedEvidence
 from .provenance import Provenance, provenance_of
 
@@ -205,27 +205,24 @@ def _must_not_miss(model: DiagnosticModel, evidence: NormalizedEvidence, posteri
     child = evidence.age_bin in (None, "infant", "toddler", "child", "adolescent")
     if not child or posterior.get("oms", 0.0) < PROBABLE_OMS or "neuroblastoma" in evidence.hard:
         return None
-    rows = []
-    for test, description in NEUROBLASTOMA_TESTS.items():
-        if test in evidence.hard or test in evidence.soft or test not in model.state_map:
-            continue
-        arrays, _ = posterior_arrays(model, [test], evidence)
-        p_positive = float(arrays[test][1])
-        negative = NormalizedEvidence(
-            hard={**evidence.hard, test: model.states(test)[0]},
-            soft=evidence.soft,
-            age_years=evidence.age_years,
-            age_bin=evidence.age_bin,
+    # the case, then the case with each test not yet done negative: one engine run for all
+    todo = [t for t in NEUROBLASTOMA_TESTS if t not in evidence.hard and t not in evidence.soft and t in model.state_map]
+    negatives = [
+        NormalizedEvidence(
+            hard={**evidence.hard, t: model.states(t)[0]}, soft=evidence.soft, age_years=evidence.age_years, age_bin=evidence.age_bin
         )
-        after, _ = posterior_arrays(model, ["neuroblastoma"], negative)
-        rows.append(
-            {
-                "test": test,
-                "description": description,
-                "p_positive": p_positive,
-                "p_neuroblastoma_if_negative": float(after["neuroblastoma"][1]),
-            }
-        )
+        for t in todo
+    ]
+    after, log_pe = cases_arrays(model, [evidence, *negatives], ["neuroblastoma"])
+    rows = [
+        {
+            "test": test,
+            "description": NEUROBLASTOMA_TESTS[test],
+            "p_positive": float(-np.expm1(log_pe[i + 1] - log_pe[0])),  # 1 - P(e, negative) / P(e)
+            "p_neuroblastoma_if_negative": float(after["neuroblastoma"][i + 1, 1]),
+        }
+        for i, test in enumerate(todo)
+    ]
     tests = pd.DataFrame(rows, columns=["test", "description", "p_positive", "p_neuroblastoma_if_negative"])
     return MustNotMiss(float(posterior["oms"]), float(posterior["neuroblastoma"]), tests)
 

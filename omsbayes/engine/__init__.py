@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..evidence import NormalizedEvidence
     from ..model import DiagnosticModel
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays"]
+__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays", "cases_arrays"]
 
 
 def posterior_arrays(
@@ -80,6 +80,30 @@ def posterior_arrays(
             vec[model.states(v).index(hard[v])] = 1.0
             out[v] = vec
     return out, log_pe
+
+
+def cases_arrays(
+    model: DiagnosticModel, evidences: list[NormalizedEvidence], variables: list[str] | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Posteriors ``{variable: (n, k)}`` and ``log P(e)`` ``(n,)`` for several cases in one engine run.
+
+    Each case observes its own variables (:meth:`CompiledEngine.run_rows`);
+    ``variables`` default to the conditions. A case whose evidence is
+    impossible has ``log P(e) = -inf`` and zero posteriors (no error).
+    """
+    n = len(evidences)
+    index = {v: model.state_map[v] for e in evidences for v in (*e.hard, *e.soft)}
+    states = {v: np.full(n, -1, dtype=np.intp) for v in index}
+    likelihoods: dict[str, np.ndarray] = {}
+    for r, e in enumerate(evidences):
+        for v, state in e.hard.items():
+            states[v][r] = index[v].index(state)
+        for v, lam in e.soft.items():
+            if v not in likelihoods:
+                likelihoods[v] = np.full((n, len(index[v])), np.nan)
+            likelihoods[v][r] = lam
+    result = model.engine.run_rows(states, likelihoods, variables)
+    return result.marginals, result.log_evidence
 
 
 def run_query(model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence, engine: str) -> dict[str, pd.Series]:

@@ -26,7 +26,7 @@ def run_block(start, stop, perm, prior, row_prior, outer_w, tab, leaf_base, leaf
         max_card = max(max_card, leaf_card[k])
     tv = np.empty((n_leaves, max_card, size))
     t = np.empty(size)
-    used = np.zeros(n_leaves, dtype=np.bool_)
+    used = np.zeros((n_leaves, max_card), dtype=np.bool_)  # the (table, state) pairs the block's rows observe
     rows_k = np.empty(n_leaves, dtype=np.int64)
     rows_s = np.empty(n_leaves, dtype=np.int64)
     # sums of this block's rows, written out at the end (rows of other threads share cache lines of z and m)
@@ -36,9 +36,10 @@ def run_block(start, stop, perm, prior, row_prior, outer_w, tab, leaf_base, leaf
         r = perm[i]
         for k in range(n_leaves):
             if hard[r, k] >= 0:
-                used[k] = True
+                used[k, hard[r, k]] = True
         for e in range(soft_ptr[r], soft_ptr[r + 1]):
-            used[soft_leaf[e]] = True
+            for s in range(leaf_card[soft_leaf[e]]):
+                used[soft_leaf[e], s] = True
     for o in range(n_outer):
         needed = False
         for i in range(start, stop):
@@ -48,11 +49,11 @@ def run_block(start, stop, perm, prior, row_prior, outer_w, tab, leaf_base, leaf
         if not needed:
             continue
         for hi in range(n_hi):
-            for k in range(n_leaves):  # the tile of every table a row of the block observes
-                if not used[k]:
-                    continue
+            for k in range(n_leaves):  # the tile of every table entry a row of the block observes
                 h = hi_idx[k, o, hi]
                 for s in range(leaf_card[k]):
+                    if not used[k, s]:
+                        continue
                     base = leaf_base[k] + s * leaf_npa[k] + h
                     for j in range(size):
                         tv[k, s, j] = tab[base + lo_idx[k, j]]

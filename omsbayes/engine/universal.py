@@ -96,6 +96,7 @@ class UniversalProgram:
                 children[p].append(v)
         query_set = set(queries)
         self.queries = tuple(queries)
+        self.query_number = {q: j for j, q in enumerate(self.queries)}
         self.leaves = tuple(v for v in network.variables if not children[v] and v not in query_set)
         leaf_set = set(self.leaves)
         leaf_parents = {p for v in self.leaves for p in network.parents[v]}
@@ -203,22 +204,25 @@ class UniversalProgram:
                 shape[0], shape[i + 1] = batch, cards[v]
                 outer_w = (outer_w.reshape((batch,) + self.outer_shape) * lam.reshape(shape)).reshape(batch, self.n_outer)
         prior, row_prior = self._row_priors(states, soft, batch)
+        prior = np.ascontiguousarray(prior)
         # each row's observed state of every leaf (-1: none), and its likelihoods (compressed rows)
         hard = np.full((batch, len(self.leaf_number)), -1, dtype=np.int8)
-        soft_rows, soft_leaf, soft_lam = [], [], []
-        for v, k in self.leaf_number.items():
-            s = states.get(v)
-            if s is not None:
+        for v, s in states.items():
+            k = self.leaf_number.get(v)
+            if k is not None:
                 hard[:, k] = s
-            lam = soft.get(v)
-            if lam is not None:
-                lam = np.broadcast_to(np.asarray(lam, dtype=float), (batch, cards[v]))
-                at = np.flatnonzero(~np.isnan(lam[:, 0]))
-                soft_rows.append(at)
-                soft_leaf.append(np.full(len(at), k, dtype=np.int64))
-                padded = np.zeros((len(at), self.max_card))
-                padded[:, : cards[v]] = lam[at]
-                soft_lam.append(padded)
+        soft_rows, soft_leaf, soft_lam = [], [], []
+        for v, lam in soft.items():
+            k = self.leaf_number.get(v)
+            if k is None:
+                continue
+            lam = np.broadcast_to(np.asarray(lam, dtype=float), (batch, cards[v]))
+            at = np.flatnonzero(~np.isnan(lam[:, 0]))
+            soft_rows.append(at)
+            soft_leaf.append(np.full(len(at), k, dtype=np.int64))
+            padded = np.zeros((len(at), self.max_card))
+            padded[:, : cards[v]] = lam[at]
+            soft_lam.append(padded)
         soft_ptr = np.zeros(batch + 1, dtype=np.int64)
         if soft_rows:
             row = np.concatenate(soft_rows)
@@ -255,16 +259,17 @@ class UniversalProgram:
     def marginals(self, states, soft, batch: int, queries: Sequence[str]):
         """:meth:`run` as ``({query: (B, 2) posterior}, log P(e), done)``; rows not done have zero marginals."""
         present, log_z, done = self.run(states, soft, batch)
-        where = {q: j for j, q in enumerate(self.queries)}
-        out = {}
-        for q in queries:
-            p = present[:, where[q]]
-            out[q] = np.column_stack([np.maximum(1.0 - p, 0.0), p]) * done[:, None]
-        return out, log_z, done
+        both = np.empty((batch, self.nq, 2))
+        both[:, :, 1] = present
+        np.maximum(1.0 - present, 0.0, out=both[:, :, 0])
+        both *= done[:, None, None]
+        return {q: both[:, self.query_number[q]] for q in queries}, log_z, done
 
     def _row_priors(self, states, soft, batch) -> tuple[np.ndarray, np.ndarray]:
         """The distinct priors the rows need ``(K, n_outer, 2^nq)`` and each row's one."""
         cards = self.cards
+        if not any(v in states or v in soft for v in self.upstream):
+            return self.prior([np.ones(cards[v]) for v in self.upstream])[None], np.zeros(batch, dtype=np.int64)
         hard_codes = np.zeros(batch, dtype=np.int64)
         radix = 1
         soft_rows = np.zeros(batch, dtype=bool)
@@ -295,7 +300,7 @@ class UniversalProgram:
                 code //= card + 1
                 lams.append(np.ones(card) if state < 0 else np.eye(card)[state])
             priors.append(self.prior(lams))
-        return np.ascontiguousarray(np.stack(priors)), np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64)
+        return np.stack(priors), np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64)
 
     @property
     def per_row_bytes(self) -> int:
