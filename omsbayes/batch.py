@@ -199,7 +199,8 @@ def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index:
             _probability(var, legal, probs[position], index, position)  # raises, naming the row
         return np.full(len(column), -1, dtype=np.intp), (probs if len(given) else None)
     # each distinct cell value is checked once; rows then take their value's meaning
-    which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+    values = column.array if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object else column.to_numpy(dtype=object)
+    which, uniques = pd.factorize(values, use_na_sentinel=True)  # string arrays: their own (Arrow) encoder
     state_of = np.full(len(uniques) + 1, -1, dtype=np.intp)  # the last entry serves missing cells (-1)
     prob_of = np.full(len(uniques) + 1, np.nan)
     lookup = {s: i for i, s in enumerate(legal)}
@@ -373,6 +374,10 @@ def _run_rows(model, cohort: CohortEvidence, out, impossible, chunk: int, dedupe
         keys = [(codes + 1, len(model.states(v)) + 1) for v, codes in cohort.hard.items()]
         keys += [(p, None) for p in cohort.soft.values()]
         first, back = distinct_rows(keys) if keys else (np.zeros(1, dtype=np.intp), np.zeros(len(cohort), dtype=np.intp))
+        order = np.argsort(first)  # distinct rows in cohort order: all rows distinct -> plain slices below
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        first, back = first[order], rank[back]
         weight = np.bincount(back)
     else:
         first, back, weight = np.arange(len(cohort)), np.arange(len(cohort)), np.ones(len(cohort), dtype=np.intp)
@@ -380,18 +385,23 @@ def _run_rows(model, cohort: CohortEvidence, out, impossible, chunk: int, dedupe
     possible = np.ones(len(first), dtype=bool)
     for start in range(0, len(first), chunk):
         pick = first[start : start + chunk]
+        if len(first) == len(cohort):  # every row distinct: first is 0, 1, 2, ...
+            pick = slice(start, start + chunk)
         states = {v: codes[pick] for v, codes in cohort.hard.items()}
         likelihoods = {}
         for v, p in cohort.soft.items():
             p = p[pick]
             likelihoods[v] = np.column_stack([1.0 - p, p])  # NaN rows: no likelihood
         result = engine.run_rows(states, likelihoods)
-        block = slice(start, start + len(pick))
+        block = slice(start, start + len(result.log_evidence))
         possible[block] = np.isfinite(result.log_evidence)
         answer[block] = np.column_stack([result.marginals[c][:, -1] for c in model.conditions])
         bar.update(int(weight[block].sum()))
-    out[:] = answer[back]
-    impossible[:] = ~possible[back]
+    if len(first) == len(cohort):
+        out[:], impossible[:] = answer, ~possible
+    else:
+        out[:] = answer[back]
+        impossible[:] = ~possible[back]
 
 
 def _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar) -> None:
