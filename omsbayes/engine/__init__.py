@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..evidence import NormalizedEvidence
     from ..model import DiagnosticModel
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays", "cases_arrays"]
+__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays", "prior_arrays", "cases_arrays"]
 
 
 def posterior_arrays(
@@ -80,6 +80,27 @@ def posterior_arrays(
             vec[model.states(v).index(hard[v])] = 1.0
             out[v] = vec
     return out, log_pe
+
+
+def prior_arrays(
+    model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence
+) -> tuple[dict[str, np.ndarray], float]:
+    """:func:`posterior_arrays` for the few evidence sets that recur across cases (the age alone), remembered.
+
+    The answers are the model's own constants (the prior by age bin), kept by
+    the engine in a small cache that :meth:`CompiledEngine.clear_cache` and
+    pickling drop.
+    """
+    key = (
+        tuple(variables),
+        tuple(sorted(evidence.hard.items())),
+        tuple(sorted((v, np.asarray(lam, dtype=float).tobytes()) for v, lam in evidence.soft.items())),
+    )
+    found = model.engine.remembered(key)
+    if found is None:
+        found = model.engine.remember(key, posterior_arrays(model, variables, evidence))
+    arrays, log_pe = found
+    return {v: a.copy() for v, a in arrays.items()}, log_pe
 
 
 def cases_arrays(

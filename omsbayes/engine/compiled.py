@@ -556,13 +556,14 @@ class CompiledEngine:
         self.joint_limit = JOINT_LIMIT
         self.universal_limit = UNIVERSAL_LIMIT
         self._universal: dict[int, UniversalProgram | None] = {}
+        self._remembered: OrderedDict = OrderedDict()
         self.blas_threads: int | None = 1
         self.threads = 1
 
     def __getstate__(self):
         # compiled programs and caches are dropped (they hold locks, and are rebuilt on first use)
         state = self.__dict__.copy()
-        for name in ("_programs", "_joints", "_flat", "_weights", "_universal"):
+        for name in ("_programs", "_joints", "_flat", "_weights", "_universal", "_remembered"):
             state.pop(name)
         return state
 
@@ -573,6 +574,18 @@ class CompiledEngine:
         self._flat = {}
         self._weights = LruCache(WEIGHT_CACHE_BYTES)
         self._universal = {}
+        self._remembered = OrderedDict()
+
+    def remembered(self, key):
+        """An answer kept with :meth:`remember` (None if not kept)."""
+        return self._remembered.get(key)
+
+    def remember(self, key, answer):
+        """Keep a small answer that recurs (the prior by age), the least recently kept dropped past 64; returns it."""
+        self._remembered[key] = answer
+        while len(self._remembered) > 64:
+            self._remembered.popitem(last=False)
+        return answer
 
     @property
     def conditions(self) -> tuple[str, ...]:
@@ -601,6 +614,7 @@ class CompiledEngine:
         self._flat.clear()
         self._weights.clear()
         self._universal.clear()
+        self._remembered.clear()
 
     def chunk_size(
         self,
