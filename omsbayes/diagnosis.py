@@ -215,16 +215,13 @@ def _must_not_miss(model: DiagnosticModel, evidence: NormalizedEvidence, posteri
         for t in todo
     ]
     after, log_pe = cases_arrays(model, [evidence, *negatives], ["neuroblastoma"])
-    rows = [
-        {
-            "test": test,
-            "description": NEUROBLASTOMA_TESTS[test],
-            "p_positive": float(-np.expm1(log_pe[i + 1] - log_pe[0])),  # 1 - P(e, negative) / P(e)
-            "p_neuroblastoma_if_negative": float(after["neuroblastoma"][i + 1, 1]),
-        }
-        for i, test in enumerate(todo)
-    ]
-    tests = pd.DataFrame(rows, columns=["test", "description", "p_positive", "p_neuroblastoma_if_negative"])
+    columns = {
+        "test": todo,
+        "description": [NEUROBLASTOMA_TESTS[t] for t in todo],
+        "p_positive": -np.expm1(log_pe[1:] - log_pe[0]),  # 1 - P(e, negative) / P(e)
+        "p_neuroblastoma_if_negative": after["neuroblastoma"][1:, 1],
+    }
+    tests = pd.DataFrame(columns)
     return MustNotMiss(float(posterior["oms"]), float(posterior["neuroblastoma"]), tests)
 
 

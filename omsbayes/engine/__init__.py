@@ -7,6 +7,7 @@ that checks it.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,13 +39,16 @@ def posterior_arrays(
         smallest set of items that conflict.
     """
     hard, soft = evidence.hard, evidence.soft
-    likelihoods = evidence.likelihoods(model.state_map)
     queries = [v for v in variables if v not in hard]
     # a soft-evidence variable is both observed (its likelihood) and queryable
     soft_queries = [v for v in queries if v in soft]
     plain_queries = [v for v in queries if v not in soft]
     out: dict[str, np.ndarray] = {}
-    if engine == "compiled":
+    fast = _from_universal(model, hard, soft, plain_queries) if engine == "compiled" and not soft_queries else None
+    likelihoods = evidence.likelihoods(model.state_map) if fast is None else {}
+    if fast is not None:
+        out, log_pe = fast
+    elif engine == "compiled":
         result = model.engine.run(likelihoods, plain_queries)
         log_pe = float(result.log_evidence[0])
         if not np.isfinite(log_pe):
@@ -80,6 +84,25 @@ def posterior_arrays(
             vec[model.states(v).index(hard[v])] = 1.0
             out[v] = vec
     return out, log_pe
+
+
+def _from_universal(model, hard, soft, queries) -> tuple[dict[str, np.ndarray], float] | None:
+    """Posteriors of conditions for one case straight from the universal program (None if it cannot answer)."""
+    universal = model.engine.universal()
+    if universal is None or not all(q in universal.query_number for q in queries):
+        return None
+    states = {v: model.state_map[v].index(s) for v, s in hard.items()}
+    scaled, log_scale = {}, 0.0
+    for v, lam in soft.items():
+        lam = np.asarray(lam, dtype=float)
+        top = float(lam.max())
+        if top <= 0:
+            return None  # impossible evidence: the general path names it
+        scaled[v], log_scale = lam / top, log_scale + math.log(top)
+    marginals, log_z, done = universal.marginals(states, scaled, 1, queries)
+    if not done[0]:
+        return None
+    return {v: marginals[v][0] for v in queries}, float(log_z[0]) + log_scale
 
 
 def prior_arrays(
