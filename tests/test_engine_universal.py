@@ -137,3 +137,25 @@ def test_a_model_too_large_for_the_program_runs_pattern_by_pattern(tiny, network
 def test_a_row_cannot_give_a_variable_both_a_state_and_a_likelihood(tiny):
     with pytest.raises(ValueError, match="both a state and a likelihood"):
         tiny.engine.run_rows({"opsoclonus": np.array([1])}, {"opsoclonus": np.array([[0.5, 1.0]])})
+
+
+def test_rows_of_many_priors_run_a_few_priors_at_a_time(model, monkeypatch):
+    """Rows whose evidence on the summed-out variables differs need their own priors; a small bound splits the call."""
+    from omsbayes.engine import universal as universal_module
+
+    rng = np.random.default_rng(12)
+    upstream = build_universal(model.engine.network, model.tables, model.conditions, 2**30).upstream
+    rows = []
+    for _ in range(12):
+        hard = {v: int(rng.integers(-1, 2)) for v in upstream}
+        hard = {v: s for v, s in hard.items() if s >= 0}
+        hard.update({"ataxia": int(rng.integers(2)), "age": int(rng.integers(6))})
+        soft = {upstream[0]: np.array([0.3, 1.0])} if rng.random() < 0.3 and upstream[0] not in hard else {}
+        rows.append((hard, soft))
+    states, likelihoods = _as_columns(model, rows)
+    whole = CompiledEngine(model).run_rows(states, likelihoods)
+    monkeypatch.setattr(universal_module, "_PRIOR_CACHE_BYTES", 1)  # one prior per kernel call
+    split = CompiledEngine(model).run_rows(states, likelihoods)
+    for c in model.conditions:
+        np.testing.assert_allclose(split.marginals[c], whole.marginals[c], rtol=0, atol=1e-15)
+    np.testing.assert_allclose(split.log_evidence, whole.log_evidence, rtol=0, atol=1e-12)

@@ -51,9 +51,12 @@ from .joint import LruCache
 
 __all__ = ["UniversalProgram", "build_universal", "UNIVERSAL_LIMIT"]
 
-#: Largest enumeration (outer configurations x configurations of the conditions) compiled into one program.
-#: Beyond it a row costs more than contracting its own pattern (measured on 2 cores, see benchmarks/README.md).
-UNIVERSAL_LIMIT = 2**18
+#: Largest enumeration (outer configurations x configurations of the conditions) compiled into one program;
+#: larger models run pattern by pattern. A row costs about 0.1 ns per configuration and observed table on
+#: 2 cores (benchmarks/README.md), so at this bound a row with a known age and ten findings takes ~0.3 ms,
+#: still far below a contraction of a network that large; one prior (per evidence on the summed-out
+#: variables) then takes 16 MiB.
+UNIVERSAL_LIMIT = 2**21
 #: Rows whose P(e) is below this are left to the contraction (an intermediate may have lost digits).
 _Z_FLOOR = 1e-280
 #: log2 of the tile of condition configurations handled at once (its gathered tables stay in cache).
@@ -195,6 +198,12 @@ class UniversalProgram:
             ``(B,)`` bool: False for rows whose P(e) is too small to trust here (recompute them).
         """
         cards = self.cards
+        coded = self._prior_codes(states, soft, batch)
+        if coded is not None:
+            keys = np.unique(coded[0])
+            per_call = max(1, _PRIOR_CACHE_BYTES // (8 * self.size))  # priors one call may stack
+            if len(keys) > per_call:
+                return self._by_prior_groups(states, soft, batch, coded[0], keys, per_call, parallel)
         # outer weights: each row's likelihood of every outer configuration
         outer_w = np.ones((batch, self.n_outer))
         for i, v in enumerate(self.outer):
@@ -203,7 +212,7 @@ class UniversalProgram:
                 shape = [1] * (len(self.outer) + 1)
                 shape[0], shape[i + 1] = batch, cards[v]
                 outer_w = (outer_w.reshape((batch,) + self.outer_shape) * lam.reshape(shape)).reshape(batch, self.n_outer)
-        prior, row_prior = self._row_priors(states, soft, batch)
+        prior, row_prior = self._row_priors(states, soft, batch, coded)
         prior = np.ascontiguousarray(prior)
         # each row's observed state of every leaf (-1: none), and its likelihoods (compressed rows)
         hard = np.full((batch, len(self.leaf_number)), -1, dtype=np.int8)
@@ -256,6 +265,18 @@ class UniversalProgram:
             log_z = np.log(z)
         return m / np.where(done, z, 1.0)[:, None], log_z, done
 
+    def _by_prior_groups(self, states, soft, batch, codes, keys, per_call, parallel):
+        """:meth:`run` on the rows of a few priors at a time (their stacked priors stay within the cache's bound)."""
+        present, log_z, done = np.empty((batch, self.nq)), np.empty(batch), np.empty(batch, dtype=bool)
+        for start in range(0, len(keys), per_call):
+            rows = np.flatnonzero(np.isin(codes, keys[start : start + per_call]))
+            part = self.run(
+                {v: _pick(s, rows, 1) for v, s in states.items()}, {v: _pick(lam, rows, 2) for v, lam in soft.items()},
+                len(rows), parallel,
+            )
+            present[rows], log_z[rows], done[rows] = part
+        return present, log_z, done
+
     def marginals(self, states, soft, batch: int, queries: Sequence[str]):
         """:meth:`run` as ``({query: (B, 2) posterior}, log P(e), done)``; rows not done have zero marginals."""
         present, log_z, done = self.run(states, soft, batch)
@@ -265,11 +286,11 @@ class UniversalProgram:
         both *= done[:, None, None]
         return {q: both[:, self.query_number[q]] for q in queries}, log_z, done
 
-    def _row_priors(self, states, soft, batch) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct priors the rows need ``(K, n_outer, 2^nq)`` and each row's one."""
+    def _prior_codes(self, states, soft, batch) -> tuple[np.ndarray, int] | None:
+        """A number per row naming its evidence on the summed-out variables (rows with a likelihood: their own), and the radix."""
         cards = self.cards
         if not any(v in states or v in soft for v in self.upstream):
-            return self.prior([np.ones(cards[v]) for v in self.upstream])[None], np.zeros(batch, dtype=np.int64)
+            return None
         hard_codes = np.zeros(batch, dtype=np.int64)
         radix = 1
         soft_rows = np.zeros(batch, dtype=bool)
@@ -281,9 +302,16 @@ class UniversalProgram:
             lam = soft.get(v)
             if lam is not None:
                 soft_rows |= ~np.isnan(np.broadcast_to(np.asarray(lam, dtype=float), (batch, cards[v]))[:, 0])
-        codes = hard_codes
         if soft_rows.any():  # each row with a likelihood on a summed-out variable gets its own prior
-            codes = np.where(soft_rows, radix + np.arange(batch), hard_codes)
+            return np.where(soft_rows, radix + np.arange(batch), hard_codes), radix
+        return hard_codes, radix
+
+    def _row_priors(self, states, soft, batch, coded) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct priors the rows need ``(K, n_outer, 2^nq)`` and each row's one."""
+        cards = self.cards
+        if coded is None:
+            return self.prior([np.ones(cards[v]) for v in self.upstream])[None], np.zeros(batch, dtype=np.int64)
+        codes, radix = coded
         distinct, row_prior = np.unique(codes, return_inverse=True)
         priors = []
         for code in distinct:
@@ -306,6 +334,12 @@ class UniversalProgram:
     def per_row_bytes(self) -> int:
         """Bytes one row of a run holds (outer weights, entries, outputs), about."""
         return 8 * (self.n_outer + self.nq + 4 + len(self.leaf_number) * (3 + self.max_card))
+
+
+def _pick(value, rows: np.ndarray, ndim: int):
+    """Some rows of a batched input (an unbatched one as is)."""
+    value = np.asarray(value)
+    return value[rows] if value.ndim == ndim else value
 
 
 def _at(value, row: int, ndim: int = 1):
