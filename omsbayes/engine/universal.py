@@ -52,11 +52,13 @@ from .joint import LruCache
 __all__ = ["UniversalProgram", "build_universal", "UNIVERSAL_LIMIT"]
 
 #: Largest enumeration (outer configurations x configurations of the conditions) compiled into one program;
-#: larger models run pattern by pattern. A row costs about 0.1 ns per configuration and observed table on
-#: 2 cores (benchmarks/README.md), so at this bound a row with a known age and ten findings takes ~0.3 ms,
-#: still far below a contraction of a network that large; one prior (per evidence on the summed-out
-#: variables) then takes 16 MiB.
-UNIVERSAL_LIMIT = 2**21
+#: larger models run pattern by pattern. Measured on the bundled model (2 cores): a row costs about 0.085 ns
+#: per configuration and observed table, linearly (3.6 us with a known age, 18.8 us without: 6 times the
+#: configurations). At this bound (e.g. 18 conditions, 6 age bins, 2 binary outer causes) a row with a known
+#: age and a dozen findings takes about 1 ms, still well below a contraction of such a network; one prior
+#: (per evidence on the summed-out variables) then takes 64 MiB, and a call stacks as many as fit the
+#: prior cache's bound (at least one).
+UNIVERSAL_LIMIT = 2**23
 #: Rows whose P(e) is below this are left to the contraction (an intermediate may have lost digits).
 _Z_FLOOR = 1e-280
 #: log2 of the tile of condition configurations handled at once (its gathered tables stay in cache).
