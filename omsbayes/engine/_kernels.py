@@ -1,6 +1,7 @@
 """The numba kernel of the universal program (:mod:`omsbayes.engine.universal`), imported on first use.
 
-Compiled once and cached on disk by numba (``cache=True``). The fast-math
+Compiled once and cached on disk by numba (``cache=True``; where no cache
+directory is writable, compiled once per process). The fast-math
 flags only let the compiler reorder sums (and fuse multiply-adds), which
 changes the last bits of a sum, never which terms are summed.
 """
@@ -13,7 +14,19 @@ import numpy as np
 __all__ = ["run_block", "run_parallel"]
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "nsz", "contract"})
+def _jit(**options):
+    """``numba.njit`` with its on-disk cache, or without it where numba finds no writable cache directory."""
+
+    def decorate(function):
+        try:
+            return numba.njit(cache=True, **options)(function)
+        except RuntimeError:  # pragma: no cover - "cannot cache function ...: no locator available"
+            return numba.njit(**options)(function)
+
+    return decorate
+
+
+@_jit(nogil=True, fastmath={"reassoc", "nsz", "contract"})
 def run_block(start, stop, perm, prior, row_prior, outer_w, tab, leaf_base, leaf_npa, leaf_card, lo_idx, hi_idx,
                hard, soft_ptr, soft_leaf, soft_lam, nq, b, z, m):  # pragma: no cover - compiled by numba
     """Rows ``perm[start:stop]``: ``z[r] = P(e)`` and ``m[r, j] = P(Q_j present, e)``."""
@@ -119,7 +132,7 @@ def run_block(start, stop, perm, prior, row_prior, outer_w, tab, leaf_base, leaf
             m[r, j] = m_block[i - start, j]
 
 
-@numba.njit(cache=True, parallel=True)
+@_jit(parallel=True)
 def run_parallel(perm, prior, row_prior, outer_w, tab, leaf_base, leaf_npa, leaf_card, lo_idx, hi_idx,
                   hard, soft_ptr, soft_leaf, soft_lam, nq, b, block, z, m):  # pragma: no cover - compiled by numba
     n_rows = perm.shape[0]
