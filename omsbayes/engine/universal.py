@@ -93,7 +93,7 @@ class UniversalProgram:
         Configurations enumerated at most per row (outer x conditions).
     """
 
-    def __init__(self, network, tables: Mapping[str, np.ndarray], queries: Sequence[str], limit: int):
+    def __init__(self, network, tables: Mapping[str, np.ndarray], queries: Sequence[str]):
         cards = network.cards
         children: dict[str, list[str]] = {v: [] for v in network.variables}
         for v in network.variables:
@@ -381,4 +381,4 @@ def build_universal(network, tables: Mapping[str, np.ndarray], queries: Sequence
     outer = math.prod(network.cards[v] for v in network.variables if v in leaf_parents and v not in query_set)
     if outer * 2 ** len(queries) > limit:
         return None
-    return UniversalProgram(network, tables, queries, limit)
+    return UniversalProgram(network, tables, queries)
