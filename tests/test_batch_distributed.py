@@ -55,6 +55,15 @@ def test_a_used_model_runs_in_another_process(model):
     np.testing.assert_allclose(theirs, _posteriors(model, frame), rtol=0, atol=TOL)
 
 
+def test_a_process_forked_after_a_parallel_run_still_answers(model):
+    """Forked children cannot restart the parent's OpenMP threads: they run the kernel on one thread."""
+    frame = random_cohort(model, 600, np.random.default_rng(5))  # large enough for the parallel kernel
+    expected = _posteriors(model, frame)
+    with multiprocessing.get_context("fork").Pool(1) as pool:
+        theirs = pool.apply_async(_posteriors, (model, frame)).get(timeout=120)
+    np.testing.assert_allclose(theirs, expected, rtol=0, atol=TOL)
+
+
 def test_dask_dataframe_on_a_local_cluster_equals_diagnose_batch(model):
     dd = pytest.importorskip("dask.dataframe")
     distributed = pytest.importorskip("distributed")

@@ -584,7 +584,10 @@ class CompiledEngine:
         """Keep a small answer that recurs (the prior by age), the least recently kept dropped past 64; returns it."""
         self._remembered[key] = answer
         while len(self._remembered) > 64:
-            self._remembered.popitem(last=False)
+            try:
+                self._remembered.popitem(last=False)
+            except KeyError:  # another thread emptied it first
+                break
         return answer
 
     @property

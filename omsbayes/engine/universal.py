@@ -41,6 +41,7 @@ rescaling), which also names impossible evidence.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from collections.abc import Mapping, Sequence
 
@@ -70,6 +71,11 @@ _PRIOR_CACHE_BYTES = 64 * 2**20
 
 #: numba's parallel kernels are launched one at a time (a kernel already uses every core).
 _LAUNCH = threading.Lock()
+#: Set in a process forked from this one: GNU OpenMP (numba's threading layer here) cannot start its
+#: threads again after a fork (the child hangs), so a forked child runs the kernel on one thread.
+_FORKED = [False]
+if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
+    os.register_at_fork(after_in_child=lambda: _FORKED.__setitem__(0, True))
 
 
 class UniversalProgram:
@@ -257,7 +263,7 @@ class UniversalProgram:
         )
         from ._kernels import run_block, run_parallel  # numba compiles (or loads its cache) on first use
 
-        if parallel and batch > _BLOCK_ROWS:
+        if parallel and batch > _BLOCK_ROWS and not _FORKED[0]:
             with _LAUNCH:
                 run_parallel(*args, _BLOCK_ROWS, z, m)
         else:
