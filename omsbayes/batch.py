@@ -7,11 +7,14 @@ variables of the model, holding a state name (hard evidence), a probability in
 string: not observed); an optional ``age`` column holds the age in years (or
 an age bin's name).
 
-Rows are grouped by evidence pattern (which variables are observed, and how);
-each pattern is compiled once by the engine and run in chunks whose
-intermediates fit a memory budget. Within a pattern each distinct evidence row
-is computed once and its answer copied to the rows that repeat it (exact; switch
-it off with ``dedupe=False``).
+Every row goes through the engine's one program for the conditions
+(:mod:`omsbayes.engine.universal`), whatever it observes: an unobserved
+variable is a likelihood of ones, so a cohort whose rows each observe their
+own variables is one batch and nothing is compiled per pattern. Rows are run in
+chunks whose working memory fits a budget; each distinct evidence row is
+computed once and its answer copied to the rows that repeat it (exact; switch
+it off with ``dedupe=False``). A model too large for that program is run
+pattern by pattern (each compiled once).
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ from .evidence import MAX_AGE_YEARS, is_missing
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
 
-__all__ = ["diagnose_batch", "encode_cohort", "CohortEvidence"]
+__all__ = ["diagnose_batch", "diagnose_dask", "encode_cohort", "CohortEvidence"]
 
 
 class CohortEvidence:
@@ -189,8 +192,9 @@ def _encode_variable(var: str, legal: tuple[str, ...], column: pd.Series, index:
             _probability(var, legal, probs[position], index, position)  # raises, naming the row
         return np.full(len(column), -1, dtype=np.intp), (probs if len(given) else None)
     # each distinct cell value is checked once; rows then take their value's meaning
+    values = column.array if pd.api.types.is_string_dtype(column.dtype) and column.dtype != object else column.to_numpy(dtype=object)
     try:
-        which, uniques = pd.factorize(column.to_numpy(dtype=object), use_na_sentinel=True)
+        which, uniques = pd.factorize(values, use_na_sentinel=True)  # string arrays: their own (Arrow) encoder
     except TypeError:  # unhashable cells (lists, dicts): not a state or a probability
         cells = column.to_numpy(dtype=object)
         position = next(i for i, v in enumerate(cells) if not isinstance(v, (str, numbers.Number)) and not is_missing(v))
@@ -287,16 +291,20 @@ def diagnose_batch(
     conditions = model.conditions
     out = np.empty((len(cohort), len(conditions)))
     impossible = np.zeros(len(cohort), dtype=bool)
-    inverse, patterns = cohort.patterns()
     from tqdm.auto import tqdm
 
-    order = np.argsort(inverse, kind="stable")
-    ends = np.cumsum(np.bincount(inverse, minlength=len(patterns)))
+    chunk = model.engine.cohort_chunk(memory_budget)
     with tqdm(total=len(cohort), desc="diagnose_batch", unit="case", disable=not progress, leave=False) as bar:
-        for number, (hard, soft) in enumerate(patterns):
-            rows = order[ends[number] - (ends[number] - (ends[number - 1] if number else 0)) : ends[number]]
-            if len(rows):
-                _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar)
+        if chunk is None:  # no universal program: pattern by pattern
+            inverse, patterns = cohort.patterns()
+            order = np.argsort(inverse, kind="stable")
+            ends = np.cumsum(np.bincount(inverse, minlength=len(patterns)))
+            for number, (hard, soft) in enumerate(patterns):
+                rows = order[(ends[number - 1] if number else 0) : ends[number]]
+                if len(rows):
+                    _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar)
+        elif len(cohort):
+            _run_rows(model, cohort, out, impossible, chunk, dedupe, bar)
     if impossible.any():
         labels = ", ".join(_shown(cohort.index[i]) for i in np.flatnonzero(impossible)[:3])
         more = int(impossible.sum()) - min(3, int(impossible.sum()))
@@ -310,6 +318,46 @@ def diagnose_batch(
     return result
 
 
+def diagnose_dask(model: DiagnosticModel, frame, **options):
+    """``diagnose_batch`` on every partition of a Dask DataFrame: a lazy Dask DataFrame of posteriors.
+
+    Each partition is a pandas DataFrame sent, with the model, to a worker
+    (the model pickles without its compiled programs and caches, which each
+    worker rebuilds on its first partition) and diagnosed there. Compute the
+    result on any Dask scheduler, a ``distributed`` cluster included.
+
+    Parameters
+    ----------
+    model : DiagnosticModel
+    frame : dask.dataframe.DataFrame
+        One row per case, columns as for :func:`diagnose_batch`.
+    **options
+        Passed on to :func:`diagnose_batch` (``memory_budget``, ``dedupe``).
+
+    Returns
+    -------
+    dask.dataframe.DataFrame
+        Indexed like ``frame``, one float column per condition.
+
+    Examples
+    --------
+    >>> import dask.dataframe as dd  # doctest: +SKIP
+    >>> from dask.distributed import Client, LocalCluster  # doctest: +SKIP
+    >>> client = Client(LocalCluster(n_workers=2))  # doctest: +SKIP
+    >>> cohort = dd.read_csv("cohort-*.csv")  # doctest: +SKIP
+    >>> posteriors = diagnose_dask(model, cohort).compute()  # doctest: +SKIP
+    """
+    meta = pd.DataFrame({c: pd.Series(dtype=float) for c in model.conditions})
+    meta.columns.name = "condition"
+    return frame.map_partitions(_diagnose_partition, model, options, meta=meta)
+
+
+def _diagnose_partition(part: pd.DataFrame, model: DiagnosticModel, options: dict) -> pd.DataFrame:
+    out = diagnose_batch(model, part, **options)
+    out.attrs = {}  # provenance dicts do not concatenate across partitions
+    return out
+
+
 _PROVENANCE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
@@ -321,6 +369,43 @@ def _provenance(model: DiagnosticModel) -> dict:
 
         found = _PROVENANCE[model] = provenance_of(model).to_dict()
     return dict(found)
+
+
+def _run_rows(model, cohort: CohortEvidence, out, impossible, chunk: int, dedupe: bool, bar) -> None:
+    """Posteriors of every row through the universal program, each distinct row once (``dedupe``)."""
+    engine = model.engine
+    if dedupe and len(cohort) > 1:
+        keys = [(codes + 1, len(model.states(v)) + 1) for v, codes in cohort.hard.items()]
+        keys += [(p, None) for p in cohort.soft.values()]
+        first, back = distinct_rows(keys) if keys else (np.zeros(1, dtype=np.intp), np.zeros(len(cohort), dtype=np.intp))
+        order = np.argsort(first)  # distinct rows in cohort order: all rows distinct -> plain slices below
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        first, back = first[order], rank[back]
+        weight = np.bincount(back)
+    else:
+        first, back, weight = np.arange(len(cohort)), np.arange(len(cohort)), np.ones(len(cohort), dtype=np.intp)
+    answer = np.empty((len(first), out.shape[1]))
+    possible = np.ones(len(first), dtype=bool)
+    for start in range(0, len(first), chunk):
+        pick = first[start : start + chunk]
+        if len(first) == len(cohort):  # every row distinct: first is 0, 1, 2, ...
+            pick = slice(start, start + chunk)
+        states = {v: codes[pick] for v, codes in cohort.hard.items()}
+        likelihoods = {}
+        for v, p in cohort.soft.items():
+            p = p[pick]
+            likelihoods[v] = np.column_stack([1.0 - p, p])  # NaN rows: no likelihood
+        result = engine.run_rows(states, likelihoods)
+        block = slice(start, start + len(result.log_evidence))
+        possible[block] = np.isfinite(result.log_evidence)
+        answer[block] = np.column_stack([result.marginals[c][:, -1] for c in model.conditions])
+        bar.update(int(weight[block].sum()))
+    if len(first) == len(cohort):
+        out[:], impossible[:] = answer, ~possible
+    else:
+        out[:] = answer[back]
+        impossible[:] = ~possible[back]
 
 
 def _run_pattern(model, cohort, rows, hard, soft, out, impossible, memory_budget, dedupe, bar) -> None:

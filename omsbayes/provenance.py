@@ -6,6 +6,7 @@ can be traced to the exact model and code that produced it.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from typing import TYPE_CHECKING
@@ -18,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["Provenance", "provenance_of"]
 
 
+@functools.cache  # read once: package metadata takes about a millisecond to read
 def _installed_version(package: str) -> str:
     try:
         return metadata.version(package)

@@ -34,9 +34,12 @@ def networks(model, tiny):
     return {"tiny": tiny.to_pgmpy(), "default": model.to_pgmpy()}
 
 
-@pytest.fixture(params=["joint", "contraction"])
+@pytest.fixture(params=["universal", "joint", "contraction"])
 def models(request, model, tiny, networks, monkeypatch):
-    """Each model with its pgmpy network, the engine enumerating small joints or always contracting."""
+    """Each model with its pgmpy network; the engine with its universal program, enumerating each pattern's joint, or contracting."""
+    if request.param in ("joint", "contraction"):
+        for m in (model, tiny):
+            monkeypatch.setattr(m.engine, "universal_limit", 0)
     if request.param == "contraction":
         for m in (model, tiny):
             monkeypatch.setattr(m.engine, "joint_limit", 0)

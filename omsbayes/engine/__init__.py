@@ -7,6 +7,7 @@ that checks it.
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..evidence import NormalizedEvidence
     from ..model import DiagnosticModel
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays"]
+__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays", "prior_arrays", "cases_arrays"]
 
 
 def posterior_arrays(
@@ -38,13 +39,16 @@ def posterior_arrays(
         smallest set of items that conflict.
     """
     hard, soft = evidence.hard, evidence.soft
-    likelihoods = evidence.likelihoods(model.state_map)
     queries = [v for v in variables if v not in hard]
     # a soft-evidence variable is both observed (its likelihood) and queryable
     soft_queries = [v for v in queries if v in soft]
     plain_queries = [v for v in queries if v not in soft]
     out: dict[str, np.ndarray] = {}
-    if engine == "compiled":
+    fast = _from_universal(model, hard, soft, plain_queries) if engine == "compiled" and not soft_queries else None
+    likelihoods = evidence.likelihoods(model.state_map) if fast is None else {}
+    if fast is not None:
+        out, log_pe = fast
+    elif engine == "compiled":
         result = model.engine.run(likelihoods, plain_queries)
         log_pe = float(result.log_evidence[0])
         if not np.isfinite(log_pe):
@@ -80,6 +84,70 @@ def posterior_arrays(
             vec[model.states(v).index(hard[v])] = 1.0
             out[v] = vec
     return out, log_pe
+
+
+def _from_universal(model, hard, soft, queries) -> tuple[dict[str, np.ndarray], float] | None:
+    """Posteriors of conditions for one case straight from the universal program (None if it cannot answer)."""
+    universal = model.engine.universal()
+    if universal is None or not all(q in universal.query_number for q in queries):
+        return None
+    states = {v: model.state_map[v].index(s) for v, s in hard.items()}
+    scaled, log_scale = {}, 0.0
+    for v, lam in soft.items():
+        lam = np.asarray(lam, dtype=float)
+        top = float(lam.max())
+        if top <= 0:
+            return None  # impossible evidence: the general path names it
+        scaled[v], log_scale = lam / top, log_scale + math.log(top)
+    marginals, log_z, done = universal.marginals(states, scaled, 1, queries)
+    if not done[0]:
+        return None
+    return {v: marginals[v][0] for v in queries}, float(log_z[0]) + log_scale
+
+
+def prior_arrays(
+    model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence
+) -> tuple[dict[str, np.ndarray], float]:
+    """:func:`posterior_arrays` for the few evidence sets that recur across cases (the age alone), remembered.
+
+    The answers are the model's own constants (the prior by age bin), kept by
+    the engine in a small cache that :meth:`CompiledEngine.clear_cache` and
+    pickling drop.
+    """
+    key = (
+        tuple(variables),
+        tuple(sorted(evidence.hard.items())),
+        tuple(sorted((v, np.asarray(lam, dtype=float).tobytes()) for v, lam in evidence.soft.items())),
+    )
+    found = model.engine.remembered(key)
+    if found is None:
+        found = model.engine.remember(key, posterior_arrays(model, variables, evidence))
+    arrays, log_pe = found
+    return {v: a.copy() for v, a in arrays.items()}, log_pe
+
+
+def cases_arrays(
+    model: DiagnosticModel, evidences: list[NormalizedEvidence], variables: list[str] | None = None
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Posteriors ``{variable: (n, k)}`` and ``log P(e)`` ``(n,)`` for several cases in one engine run.
+
+    Each case observes its own variables (:meth:`CompiledEngine.run_rows`);
+    ``variables`` default to the conditions. A case whose evidence is
+    impossible has ``log P(e) = -inf`` and zero posteriors (no error).
+    """
+    n = len(evidences)
+    index = {v: model.state_map[v] for e in evidences for v in (*e.hard, *e.soft)}
+    states = {v: np.full(n, -1, dtype=np.intp) for v in index}
+    likelihoods: dict[str, np.ndarray] = {}
+    for r, e in enumerate(evidences):
+        for v, state in e.hard.items():
+            states[v][r] = index[v].index(state)
+        for v, lam in e.soft.items():
+            if v not in likelihoods:
+                likelihoods[v] = np.full((n, len(index[v])), np.nan)
+            likelihoods[v][r] = lam
+    result = model.engine.run_rows(states, likelihoods, variables)
+    return result.marginals, result.log_evidence
 
 
 def run_query(model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence, engine: str) -> dict[str, pd.Series]:

@@ -32,8 +32,12 @@ again with per-row rescaling of every intermediate, the scale being carried
 in ``log P(e)``. Batches are cut into chunks whose intermediates fit a memory
 budget (:attr:`CompiledEngine.memory_budget`).
 
-Posteriors without derivatives, on the model's own tables, take a faster
-route when the pattern leaves few unobserved variables (the default model's
+The posteriors of the conditions, without derivatives and on the model's
+own tables, come from one program per model that serves every evidence
+pattern (:mod:`omsbayes.engine.universal`): an unobserved finding is a
+likelihood of ones, so rows observing different variables share it and a
+cohort never compiles per pattern. Other posteriors without derivatives take
+a faster route when the pattern leaves few unobserved variables (the default model's
 diagnostic patterns leave the 12 conditions): the joint of those variables is
 enumerated for the whole batch at once (:mod:`omsbayes.engine.joint`). The
 contraction serves derivatives, batched tables and larger joints. The BLAS
@@ -59,14 +63,27 @@ import numpy as np
 import opt_einsum
 
 from .joint import JointProgram, LruCache, build_joint
+from .universal import UNIVERSAL_LIMIT, UniversalProgram, build_universal
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "SlicedTables", "MEMORY_BUDGET_BYTES", "CHUNK_ROWS", "JOINT_LIMIT"]
+__all__ = [
+    "CompiledEngine",
+    "EngineResult",
+    "Network",
+    "SlicedTables",
+    "MEMORY_BUDGET_BYTES",
+    "CHUNK_ROWS",
+    "COHORT_CHUNK_ROWS",
+    "JOINT_LIMIT",
+    "UNIVERSAL_LIMIT",
+]
 
 #: Default bound (bytes) on the intermediates one chunk of a batch may hold.
 MEMORY_BUDGET_BYTES = 256 * 2**20
 #: Rows per chunk at most, whatever the budget: chunks of this size keep the
 #: intermediates in cache and are faster than one huge batch.
 CHUNK_ROWS = 512
+#: Rows per chunk at most when a cohort runs through the universal program (its per-row state is small).
+COHORT_CHUNK_ROWS = 2**16
 #: Compiled programs kept per engine (each kind; the least recently used go first).
 MAX_PROGRAMS = 256
 #: Bytes of the enumeration's table matrices kept per engine, over all patterns.
@@ -511,6 +528,11 @@ class CompiledEngine:
         the joint of the variables a pattern leaves unobserved when it has at
         most this many configurations (:mod:`omsbayes.engine.joint`); 0
         always contracts. Default :data:`JOINT_LIMIT`.
+    universal_limit : int
+        The posteriors of the conditions come from one program serving every
+        pattern (:mod:`omsbayes.engine.universal`) when its enumeration has
+        at most this many configurations; 0 switches it off. Default
+        :data:`UNIVERSAL_LIMIT`.
     blas_threads : int or None
         Threads the BLAS library may use during a run (default 1: the
         engine's matrix products are small, and more threads cost more in
@@ -532,8 +554,53 @@ class CompiledEngine:
         self.memory_budget = MEMORY_BUDGET_BYTES
         self.chunk_rows = CHUNK_ROWS
         self.joint_limit = JOINT_LIMIT
+        self.universal_limit = UNIVERSAL_LIMIT
+        self._universal: dict[int, UniversalProgram | None] = {}
+        self._remembered: OrderedDict = OrderedDict()
         self.blas_threads: int | None = 1
         self.threads = 1
+
+    def __getstate__(self):
+        # compiled programs and caches are dropped (they hold locks, and are rebuilt on first use)
+        state = self.__dict__.copy()
+        for name in ("_programs", "_joints", "_flat", "_weights", "_universal", "_remembered"):
+            state.pop(name)
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._programs = OrderedDict()
+        self._joints = OrderedDict()
+        self._flat = {}
+        self._weights = LruCache(WEIGHT_CACHE_BYTES)
+        self._universal = {}
+        self._remembered = OrderedDict()
+
+    def remembered(self, key):
+        """An answer kept with :meth:`remember` (None if not kept)."""
+        return self._remembered.get(key)
+
+    def remember(self, key, answer):
+        """Keep a small answer that recurs (the prior by age), the least recently kept dropped past 64; returns it."""
+        self._remembered[key] = answer
+        while len(self._remembered) > 64:
+            try:
+                self._remembered.popitem(last=False)
+            except KeyError:  # another thread emptied it first
+                break
+        return answer
+
+    @property
+    def conditions(self) -> tuple[str, ...]:
+        """The queries the universal program answers (the model's conditions)."""
+        return tuple(self._model.conditions)
+
+    def universal(self) -> UniversalProgram | None:
+        """The program serving every pattern for the conditions' posteriors (None if off or too large)."""
+        limit = self.universal_limit
+        if limit not in self._universal:
+            self._universal[limit] = build_universal(self.network, self.tables, self.conditions, limit)
+        return self._universal[limit]
 
     @property
     def tables(self) -> dict[str, np.ndarray]:
@@ -549,6 +616,8 @@ class CompiledEngine:
         self._joints.clear()
         self._flat.clear()
         self._weights.clear()
+        self._universal.clear()
+        self._remembered.clear()
 
     def chunk_size(
         self,
@@ -586,6 +655,14 @@ class CompiledEngine:
         if joint is not None:
             return joint.per_row_bytes
         return self._program(hard, soft, queries, False, gradients, True).per_row_bytes
+
+    def cohort_chunk(self, budget: int | None = None) -> int | None:
+        """Rows per call of :meth:`run_rows` under a memory budget, or None without a universal program."""
+        universal = self.universal()
+        if universal is None:
+            return None
+        budget = self.memory_budget if budget is None else budget
+        return int(max(1, min(COHORT_CHUNK_ROWS, budget // universal.per_row_bytes)))
 
     def _chunk(self, per_row_bytes: int, budget: int | None = None) -> int:
         budget = self.memory_budget if budget is None else budget
@@ -774,6 +851,100 @@ class CompiledEngine:
             checked[var] = s
         return self._execute(checked, likelihoods, queries, tables, gradients, dedupe)
 
+    def run_rows(
+        self,
+        states: Mapping[str, np.ndarray],
+        likelihoods: Mapping[str, np.ndarray] | None = None,
+        queries: Sequence[str] | None = None,
+    ) -> EngineResult:
+        """Posteriors for rows that each observe their own variables (a cohort), in one run.
+
+        Parameters
+        ----------
+        states : mapping
+            Variable -> int array ``(B,)``: the observed state's index, -1 in
+            the rows that do not observe the variable in one state.
+        likelihoods : mapping, optional
+            Variable -> float array ``(B, k)``: a likelihood in the rows that
+            give one, NaN rows elsewhere. A row may not give a variable both
+            a state and a likelihood.
+        queries : sequence of str, optional
+            Variables whose posterior is wanted (default: the conditions). In
+            a row that observes a query in one state its posterior is that state.
+
+        Returns
+        -------
+        EngineResult
+            ``log_evidence`` is ``-inf`` (and the marginals zero) in rows whose
+            evidence is impossible.
+
+        Notes
+        -----
+        The conditions' posteriors come from the universal program, whatever
+        each row observes; other queries, and the few rows whose P(e) is too
+        small for it, are grouped by evidence pattern and contracted.
+        """
+        likelihoods = dict(likelihoods or {})
+        queries = tuple(dict.fromkeys(self.conditions if queries is None else queries))
+        batch = _batch_size({v: np.asarray(s) for v, s in states.items()}, likelihoods, None)
+        cards = self.network.cards
+        checked: dict[str, np.ndarray] = {}
+        for var, s in states.items():
+            s = np.asarray(s, dtype=np.intp).reshape(-1)
+            if s.size and (s.min() < -1 or s.max() >= cards[var]):
+                raise ValueError(f"state index out of range for {var!r} (it has {cards[var]} states; -1 = not observed)")
+            checked[var] = s
+        # likelihoods scaled to a largest entry of 1, the scale kept for log P(e)
+        log_scale = np.zeros(batch)
+        scaled: dict[str, np.ndarray] = {}
+        for var, lam in likelihoods.items():
+            lam = np.array(lam, dtype=float).reshape(batch, cards[var])
+            given = ~np.isnan(lam[:, 0])
+            if var in checked and np.any(given & (checked[var] >= 0)):
+                raise ValueError(f"a row gives {var!r} both a state and a likelihood")
+            top = np.where(given, lam.max(axis=1), 1.0)
+            top = np.where(top > 0, top, 1.0)  # an all-zero likelihood stays zero: P(e) = 0
+            log_scale += np.log(top)
+            scaled[var] = lam / top[:, None]
+        universal = self.universal()
+        if universal is not None and all(q in universal.query_number for q in queries) and batch:
+            marginals, log_z, done = universal.marginals(checked, scaled, batch, queries)
+            result = EngineResult(marginals, log_z + log_scale)
+            left = np.flatnonzero(~done)
+        else:
+            result = EngineResult({q: np.zeros((batch, cards[q])) for q in queries}, np.zeros(batch))
+            left = np.arange(batch)
+        if len(left):
+            self._rows_by_pattern(left, checked, scaled, queries, result, log_scale)
+        # a query observed in one state: its posterior is that state
+        for q in queries:
+            if q in checked:
+                at = np.flatnonzero(checked[q] >= 0)
+                block = np.zeros((len(at), cards[q]))
+                block[np.arange(len(at)), checked[q][at]] = 1.0
+                result.marginals[q][at] = block * np.isfinite(result.log_evidence[at])[:, None]
+        return result
+
+    def _rows_by_pattern(self, rows, states, soft, queries, result: EngineResult, log_scale) -> None:
+        """Rows of :meth:`run_rows` run pattern by pattern (the contraction), written into ``result``."""
+        masks = [states[v][rows] >= 0 for v in states] + [~np.isnan(soft[v][rows, 0]) for v in soft]
+        names = [("hard", v) for v in states] + [("soft", v) for v in soft]
+        if masks:
+            _, first, inverse = np.unique(np.column_stack(masks), axis=0, return_index=True, return_inverse=True)
+            inverse = inverse.reshape(-1)
+        else:
+            first, inverse = np.zeros(1, dtype=np.intp), np.zeros(len(rows), dtype=np.intp)
+        for number in range(len(first)):
+            members = rows[inverse == number]
+            pattern = [name for name, mask in zip(names, masks) if mask[first[number]]]
+            hard = {v: states[v][members] for kind, v in pattern if kind == "hard"}
+            lams = {v: soft[v][members] for kind, v in pattern if kind == "soft"}
+            wanted = [q for q in queries if q not in hard]
+            part = self.run_states(hard, wanted, likelihoods=lams, dedupe=True)
+            for q in wanted:
+                result.marginals[q][members] = part.marginals[q]
+            result.log_evidence[members] = part.log_evidence + log_scale[members]
+
     def _execute(self, states, soft, queries, tables, gradients, dedupe) -> EngineResult:
         if _batch_size(states, soft, tables) < _THREADED_ROWS:  # products too small for BLAS to use threads
             return self._execute_here(states, soft, queries, tables, gradients, dedupe)
@@ -816,6 +987,24 @@ class CompiledEngine:
         )
 
     def _chunked(self, states, soft, queries, tables, gradients, batch) -> EngineResult:
+        universal = None if tables is not None or gradients or not queries else self.universal()
+        if universal is not None and all(q in universal.query_number for q in queries):
+            return self._universal_run(universal, states, soft, queries, batch)
+        return self._chunked_pattern(states, soft, queries, tables, gradients, batch)
+
+    def _universal_run(self, universal: UniversalProgram, states, soft, queries, batch) -> EngineResult:
+        """The universal program on rows of one pattern; rows it leaves (tiny P(e)) go through the contraction."""
+        marginals, log_z, done = universal.marginals(states, soft, batch, queries)
+        result = EngineResult(marginals, log_z)
+        if not done.all():
+            left = np.flatnonzero(~done)
+            part = self._chunked_pattern(*_select(left, states, soft, None)[:2], queries, None, False, len(left))
+            for q in queries:
+                result.marginals[q][left] = part.marginals[q]
+            result.log_evidence[left] = part.log_evidence
+        return result
+
+    def _chunked_pattern(self, states, soft, queries, tables, gradients, batch) -> EngineResult:
         hard_names, soft_names = tuple(sorted(states)), tuple(sorted(soft))
         joint = None if tables is not None or gradients else self._joint(hard_names, soft_names, queries)
         if joint is not None:
