@@ -63,10 +63,10 @@ def test_ids_are_unique_and_every_case_is_complete(raw):
     for case in raw:
         where = case["id"]
         assert isinstance(case.get("source"), str) and len(case["source"]) > 30, where
-        # a year for a publication; a web address or the words 'teaching vignette' for a teaching case
-        assert re.search(r"\b(19|20)\d\d\b", case["source"]) or "http" in case["source"] or (
+        # a year, DOI or PMID for a publication; a web address or the words 'teaching vignette' for a teaching case
+        assert re.search(r"\b(19|20)\d\d\b|doi:|PMID|http", case["source"]) or (
             "teaching vignette" in case["source"]
-        ), f"{where}: the source names no year"
+        ), f"{where}: the source names no year, DOI, PMID or address"
         assert case.get("setting") in SETTINGS, where
         assert isinstance(case.get("age_years"), (int, float)) and 0 <= case["age_years"] < 110, where
         assert case["primary"] in case["diagnosis"], where
