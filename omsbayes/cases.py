@@ -12,6 +12,7 @@ The format (see ``omsbayes/datasets/public_vignettes.yaml``)::
       diagnosis: [oms, neuroblastoma]     # every condition the case has
       primary: oms                        # the one to rank first
       difficulty: easy                    # optional: easy / moderate / hard
+      setting: paediatric_acute           # optional: where the patient was seen (passed to the model)
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Case:
     source: str = ""
     summary: str = ""
     difficulty: str = ""
+    setting: str | None = None
     line: int | None = field(default=None, compare=False, repr=False)
 
 
@@ -143,6 +145,9 @@ def load_cases(path: str | Path, model: DiagnosticModel | None = None) -> CaseSe
         primary = node.get("primary", diagnosis[0])
         if primary not in diagnosis:
             _fail(path, node, "primary", f"case '{cid}': primary '{primary}' is not in its diagnosis {diagnosis}.")
+        setting = node.get("setting")
+        if setting is not None and (not isinstance(setting, str) or not setting):
+            _fail(path, node, "setting", f"case '{cid}': 'setting' must be the name of a clinical setting; got {setting!r}.")
         case = Case(
             id=cid,
             age_years=None if age is None else float(age),
@@ -152,6 +157,7 @@ def load_cases(path: str | Path, model: DiagnosticModel | None = None) -> CaseSe
             source=str(node.get("source", "")),
             summary=str(node.get("summary", "")),
             difficulty=str(node.get("difficulty", "")),
+            setting=setting,
             line=line_of(node),
         )
         if model is not None:

@@ -16,6 +16,10 @@ calibration
     All (case, condition) pairs binned by predicted probability: the mean
     prediction and the observed frequency in each bin.
 
+Every metric is reported overall and per split: by primary diagnosis, children
+(age < 18 years) versus adults, and by clinical setting (the case's
+``setting`` field, which is passed to the model).
+
 References
 ----------
 Brier GW. Verification of forecasts expressed in terms of probability.
@@ -24,6 +28,7 @@ Mon Weather Rev 1950;78(1):1-3.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -32,16 +37,24 @@ import numpy as np
 import pandas as pd
 
 from .cases import Case, CaseSet
-from .engine import posterior_arrays
+from .errors import CaseFileError
 from .provenance import Provenance, provenance_of
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
 
-__all__ = ["Evaluation", "evaluate", "CALIBRATION_BINS"]
+__all__ = ["Evaluation", "evaluate", "CALIBRATION_BINS", "ADULT_AGE_YEARS", "METRICS", "SPLITS"]
 
 #: Edges of the calibration bins.
 CALIBRATION_BINS = (0.0, 0.05, 0.2, 0.4, 0.6, 0.8, 0.95, 1.0)
+#: A case is an adult from this age (years) on.
+ADULT_AGE_YEARS = 18.0
+#: The columns of :attr:`Evaluation.summary` and of every split table.
+METRICS = ("n", "top1", "top3", "mrr", "brier", "log_loss")
+#: The splits of :attr:`Evaluation.splits`: split name -> column of :attr:`Evaluation.cases` grouped on.
+SPLITS = {"primary": "primary", "age": "age_group", "setting": "setting"}
+#: Group label of a case without an age / without a setting.
+UNKNOWN = "unknown"
 _EPS = 1e-15
 
 
@@ -52,15 +65,20 @@ class Evaluation:
     Attributes
     ----------
     cases : pandas.DataFrame
-        One row per case: ``primary``, ``age_years``, ``difficulty``,
-        ``p_primary``, ``rank``, ``top``, ``p_top``, ``hit1``, ``hit3``,
-        ``brier``, ``log_loss``.
+        One row per case: ``primary``, ``age_years``, ``age_group``
+        (``"child"``, ``"adult"`` or ``"unknown"``), ``setting`` (``"unknown"``
+        when the case has none), ``difficulty``, ``p_primary``, ``rank``,
+        ``top``, ``p_top``, ``hit1``, ``hit3``, ``brier``, ``log_loss``.
     posteriors : pandas.DataFrame
         Case x condition posterior probabilities.
     summary : pandas.Series
-        ``n``, ``top1``, ``top3``, ``mrr``, ``brier``, ``log_loss``.
+        ``n``, ``top1``, ``top3``, ``mrr``, ``brier``, ``log_loss`` over all cases.
     calibration : pandas.DataFrame
         Per probability bin: ``n``, ``mean_predicted``, ``observed``.
+    splits : pandas.DataFrame
+        The metrics of :attr:`summary` per group, indexed by (``split``,
+        ``group``) with split ``"primary"`` (per primary diagnosis), ``"age"``
+        (children versus adults) and ``"setting"``.
     provenance : Provenance
     """
 
@@ -68,18 +86,36 @@ class Evaluation:
     posteriors: pd.DataFrame
     summary: pd.Series
     calibration: pd.DataFrame
+    splits: pd.DataFrame
     provenance: Provenance = field(repr=False)
 
+    @property
+    def by_primary(self) -> pd.DataFrame:
+        """Metrics per primary diagnosis."""
+        return self.splits.loc["primary"]
+
+    @property
+    def by_age(self) -> pd.DataFrame:
+        """Metrics of children (age < 18 years) and adults."""
+        return self.splits.loc["age"]
+
+    @property
+    def by_setting(self) -> pd.DataFrame:
+        """Metrics per clinical setting."""
+        return self.splits.loc["setting"]
+
     def report(self) -> str:
-        """Metrics and per-case ranks as plain text."""
+        """Metrics, the split tables, per-case ranks and calibration as plain text."""
         s = self.summary
+        fmt = {m: (lambda x: f"{x:.0f}") if m == "n" else (lambda x: f"{x:.3f}") for m in METRICS}
         lines = [
             f"Cases: {int(s['n'])}",
             f"top-1 {s['top1']:.3f}   top-3 {s['top3']:.3f}   MRR {s['mrr']:.3f}   "
             f"Brier {s['brier']:.4f}   log loss {s['log_loss']:.4f}",
-            "",
-            f"{'case':<40} {'primary':<24} {'P(primary)':>10} {'rank':>4}  top",
         ]
+        for name, title in (("primary", "By primary diagnosis"), ("age", "Children and adults"), ("setting", "By setting")):
+            lines += ["", f"{title}:", self.splits.loc[name].to_string(formatters=fmt)]
+        lines += ["", f"{'case':<40} {'primary':<24} {'P(primary)':>10} {'rank':>4}  top"]
         for cid, row in self.cases.iterrows():
             lines.append(f"{cid:<40} {row['primary']:<24} {row['p_primary']:>10.3f} {row['rank']:>4}  {row['top']}")
         lines.append("")
@@ -90,25 +126,41 @@ class Evaluation:
 
     def to_dict(self) -> dict:
         """A JSON-ready dict."""
+        splits = {
+            name: {str(group): {m: float(v) for m, v in row.items()} for group, row in self.splits.loc[name].iterrows()}
+            for name in SPLITS
+        }
         return {
             "summary": {k: float(v) for k, v in self.summary.items()},
+            "splits": splits,
             "cases": self.cases.reset_index().to_dict(orient="records"),
             "calibration": self.calibration.reset_index().to_dict(orient="records"),
             "provenance": self.provenance.to_dict(),
         }
 
     def plot(self, ax=None):
-        """Reliability diagram (observed frequency against mean prediction); returns the Axes."""
+        """Reliability diagram (observed frequency against mean prediction, with bin counts); returns the Axes."""
         from .plotting import plot_calibration
 
         return plot_calibration(self, ax=ax)
 
     def _repr_html_(self) -> str:
-        return self.summary.to_frame("value").to_html() + self.cases.to_html(float_format=lambda x: f"{x:.3f}")
+        f3 = lambda x: f"{x:.3f}"  # noqa: E731
+        parts = ["<h4>Overall</h4>", self.summary.to_frame("value").to_html(float_format=f3)]
+        for name, title in (("primary", "By primary diagnosis"), ("age", "Children and adults"), ("setting", "By setting")):
+            parts += [f"<h4>{title}</h4>", self.splits.loc[name].to_html(float_format=f3)]
+        parts += ["<h4>Calibration</h4>", self.calibration.to_html(float_format=f3)]
+        parts += ["<h4>Cases</h4>", self.cases.to_html(float_format=f3)]
+        return "\n".join(parts)
 
 
 def evaluate(model: DiagnosticModel, cases: CaseSet | Iterable[Case]) -> Evaluation:
-    """Diagnose every case and score the model.
+    """Diagnose every case and score the model, overall and per split.
+
+    A case with a ``setting`` is diagnosed with
+    ``model.posteriors(evidence, age=..., setting=case.setting)``; a case
+    without one with ``model.posteriors(evidence, age=...)``. Cases are run
+    grouped by setting; results keep the order of ``cases``.
 
     Parameters
     ----------
@@ -123,17 +175,26 @@ def evaluate(model: DiagnosticModel, cases: CaseSet | Iterable[Case]) -> Evaluat
 
     Raises
     ------
+    CaseFileError
+        If there are no cases, or a case's diagnosis names a condition the
+        model does not have.
     EvidenceError
         If a case's evidence does not fit the model.
     """
     cases = list(cases)
-    conditions = model.conditions
-    rows, post_rows = [], {}
+    if not cases:
+        raise CaseFileError("evaluate needs at least one case; got none.")
+    conditions = list(model.conditions)
     for case in cases:
-        evidence = model.normalize(case.evidence, case.age_years, what="evaluate")
-        arrays, _ = posterior_arrays(model, conditions, evidence)
-        p = pd.Series({c: float(arrays[c][1]) for c in conditions})
-        post_rows[case.id] = p
+        missing = [c for c in case.diagnosis if c not in conditions]
+        if missing:
+            raise CaseFileError(
+                f"case '{case.id}': diagnosis {missing} is not among the model's conditions {conditions}."
+            )
+    post_rows = _posteriors(model, cases)
+    rows = []
+    for case in cases:
+        p = post_rows[case.id]
         truth = pd.Series({c: float(c in case.diagnosis) for c in conditions})
         order = p.sort_values(ascending=False, kind="stable")
         rank = list(order.index).index(case.primary) + 1
@@ -143,6 +204,8 @@ def evaluate(model: DiagnosticModel, cases: CaseSet | Iterable[Case]) -> Evaluat
                 "case": case.id,
                 "primary": case.primary,
                 "age_years": case.age_years,
+                "age_group": _age_group(case.age_years),
+                "setting": case.setting or UNKNOWN,
                 "difficulty": case.difficulty,
                 "p_primary": float(p[case.primary]),
                 "rank": rank,
@@ -155,9 +218,59 @@ def evaluate(model: DiagnosticModel, cases: CaseSet | Iterable[Case]) -> Evaluat
             }
         )
     table = pd.DataFrame(rows).set_index("case")
-    posteriors = pd.DataFrame(post_rows).T[conditions]
+    posteriors = pd.DataFrame({cid: post_rows[cid] for cid in table.index}).T[conditions]
     posteriors.index.name = "case"
-    summary = pd.Series(
+    summary = _metrics(table)
+    summary.name = "metric"
+    truth = pd.DataFrame(
+        {c: [float(c in case.diagnosis) for case in cases] for c in conditions}, index=posteriors.index
+    )
+    splits = pd.concat(
+        {name: table.groupby(column, sort=True).apply(_metrics) for name, column in SPLITS.items()},
+        names=["split", "group"],
+    )
+    return Evaluation(table, posteriors, summary, _calibration(posteriors, truth), splits, provenance_of(model))
+
+
+def _posteriors(model: DiagnosticModel, cases: list[Case]) -> dict[str, pd.Series]:
+    """P(present) of every condition per case id, the cases run grouped by setting."""
+    groups: dict[str | None, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.setting or None, []).append(case)
+    named = [s for s in groups if s is not None]
+    if named and not _takes_setting(model):
+        first = groups[named[0]][0]
+        raise CaseFileError(
+            f"case '{first.id}' names the setting '{first.setting}', but this model's posteriors() takes no "
+            "setting argument; use a model with settings or a case file without 'setting' fields."
+        )
+    out: dict[str, pd.Series] = {}
+    for setting, group in groups.items():
+        for case in group:
+            if setting is None:  # models without a setting argument keep working on such cases
+                p = model.posteriors(case.evidence, age=case.age_years)
+            else:
+                p = model.posteriors(case.evidence, age=case.age_years, setting=setting)
+            out[case.id] = pd.Series(np.asarray(p, dtype=float), index=list(model.conditions))
+    return out
+
+
+def _takes_setting(model) -> bool:
+    try:
+        params = inspect.signature(model.posteriors).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: let the call itself decide
+        return True
+    return "setting" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
+def _age_group(age: float | None) -> str:
+    if age is None:
+        return UNKNOWN
+    return "adult" if age >= ADULT_AGE_YEARS else "child"
+
+
+def _metrics(table: pd.DataFrame) -> pd.Series:
+    return pd.Series(
         {
             "n": float(len(table)),
             "top1": float(table["hit1"].mean()),
@@ -165,13 +278,8 @@ def evaluate(model: DiagnosticModel, cases: CaseSet | Iterable[Case]) -> Evaluat
             "mrr": float((1.0 / table["rank"]).mean()),
             "brier": float(table["brier"].mean()),
             "log_loss": float(table["log_loss"].mean()),
-        },
-        name="metric",
+        }
     )
-    truth = pd.DataFrame(
-        {c: [float(c in case.diagnosis) for case in cases] for c in conditions}, index=posteriors.index
-    )
-    return Evaluation(table, posteriors, summary, _calibration(posteriors, truth), provenance_of(model))
 
 
 def _calibration(posteriors: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:

@@ -9,7 +9,11 @@ def register(sub) -> None:
     p = sub.add_parser(
         "evaluate",
         help="score the model on a case file",
-        description="Diagnose every case of a file and print top-1, top-3, MRR, Brier score, log loss and calibration.",
+        description=(
+            "Diagnose every case of a file (each in its own clinical setting, when it names one) and print "
+            "top-1, top-3, MRR, Brier score and log loss overall, per primary diagnosis, for children and "
+            "adults and per setting, with the calibration table."
+        ),
     )
     p.add_argument("file", nargs="?", default=None, help="case file (default: the bundled public vignettes)")
     p.add_argument("--json", action="store_true", help="print JSON")

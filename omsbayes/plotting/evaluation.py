@@ -21,7 +21,8 @@ def plot_calibration(evaluation, ax=None):
     matplotlib.axes.Axes
         The diagonal (``"perfect calibration"``) and one marker line
         (``"model"``) whose points are the bins; marker size grows with the
-        number of pairs in the bin.
+        number of (case, condition) pairs in the bin, and each point is
+        labelled with that count (``n=...``).
     """
     cal = evaluation.calibration
     with style():
@@ -30,10 +31,17 @@ def plot_calibration(evaluation, ax=None):
         ax.plot(cal["mean_predicted"], cal["observed"], "-", color=COLORS["posterior"], label="model")
         ax.scatter(cal["mean_predicted"], cal["observed"], s=20 + 4 * cal["n"], color=COLORS["posterior"], zorder=3)
         for i, (_, row) in enumerate(cal.iterrows()):
-            # alternately below and above the point, so that the counts of neighbouring bins do not collide
+            # below a point near the top and above one near the bottom (inside the axes); otherwise
+            # alternately below and above, so that the counts of neighbouring bins do not collide
+            if row["observed"] > 0.85:
+                dy = -14
+            elif row["observed"] < 0.15:
+                dy = 8
+            else:
+                dy = -14 if i % 2 == 0 else 8
             ax.annotate(
                 f"n={int(row['n'])}", (row["mean_predicted"], row["observed"]), textcoords="offset points",
-                xytext=(6, -14 if i % 2 == 0 else 8), fontsize=ANNOTATION_SIZE,
+                xytext=(6, dy), fontsize=ANNOTATION_SIZE,
             )
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
@@ -41,5 +49,5 @@ def plot_calibration(evaluation, ax=None):
         ax.set_ylabel("observed frequency")
         s = evaluation.summary
         set_title(ax, f"Calibration (Brier {s['brier']:.3f}, {int(s['n'])} cases)")
-        ax.legend(loc="upper left", frameon=False)
+        ax.legend(loc="lower right", frameon=False)  # the upper left holds low-probability bins that came true
     return ax
