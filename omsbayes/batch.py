@@ -282,11 +282,15 @@ def diagnose_batch(
     progress: bool = False,
     memory_budget: int | None = None,
     dedupe: bool = True,
+    setting: str | None = None,
 ) -> pd.DataFrame:
     """Posterior probability of every condition for every case of a cohort.
 
     See :meth:`DiagnosticModel.diagnose_batch`.
     """
+    from .settings import frame_with_settings
+
+    frame = frame_with_settings(model.spec, frame, setting)  # each row's setting as selection-variable columns
     cohort = encode_cohort(model, frame)
     conditions = model.conditions
     out = np.empty((len(cohort), len(conditions)))

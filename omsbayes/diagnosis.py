@@ -264,7 +264,9 @@ def _must_not_miss(model: DiagnosticModel, evidence: NormalizedEvidence, posteri
 #: The last line of every report and display.
 NOT_A_DEVICE = "Research and teaching tool, not a medical device."
 #: Printed under the table: what the prior column is.
-PRIOR_MEANING = "prior = P(condition | age only), before any finding or test; posterior = given all the evidence."
+PRIOR_MEANING = (
+    "prior = P(condition | age and clinical setting), before any finding or test; posterior = given all the evidence."
+)
 
 
 def probability_text(p: float) -> str:
@@ -311,6 +313,12 @@ class Diagnosis:
         Natural log of P(evidence | age) under the model.
     provenance : Provenance
         Model and software versions.
+    no_listed_condition : float or None
+        P(none of the ranked conditions is present | evidence): the findings
+        come from a cause outside the model (None for a model without
+        residual conditions).
+    residual : pandas.Series or None
+        P(present | evidence) of each residual "other cause" condition.
     """
 
     posterior: pd.Series
@@ -321,6 +329,17 @@ class Diagnosis:
     must_not_miss: MustNotMiss | None
     log_evidence: float
     provenance: Provenance = field(repr=False)
+    no_listed_condition: float | None = None
+    residual: pd.Series | None = field(default=None, repr=False)
+
+    def _residual_line(self) -> str | None:
+        """``No listed condition: 12% (other acute cause 11%, ...)``, or None without residual conditions."""
+        if self.no_listed_condition is None:
+            return None
+        parts = ", ".join(f"{label.split(' (')[0].lower()} {probability_text(p)}" for label, p in self.residual.items())
+        return f"No listed condition (a cause outside the model): {probability_text(self.no_listed_condition)}" + (
+            f" ({parts})" if parts else ""
+        )
 
     @property
     def table(self) -> pd.DataFrame:
@@ -367,6 +386,8 @@ class Diagnosis:
             ],
             "consensus_criteria": self.criteria.to_dict(),
             "must_not_miss": None if self.must_not_miss is None else self.must_not_miss.to_dict(),
+            "no_listed_condition": self.no_listed_condition,
+            "residual": None if self.residual is None else {k: float(v) for k, v in self.residual.items()},
             "log_evidence": self.log_evidence,
             "provenance": self.provenance.to_dict(),
         }
@@ -380,6 +401,8 @@ class Diagnosis:
         for _, row in table.iterrows():
             prior, posterior = probability_text(row["prior"]), probability_text(row["posterior"])
             lines.append(f"{row['rank']:>4}  {row['label']:<{width}}  {prior:>9}  {posterior:>9}")
+        if self._residual_line() is not None:
+            lines.append(self._residual_line())
         lines.append(PRIOR_MEANING)
         lines.append("")
         lines.append(self.criteria.summary())
@@ -397,7 +420,10 @@ class Diagnosis:
             else self.evidence.age_bin
         )
         items = ", ".join(_describe_item(self.evidence, k) for k in self.evidence.observed if k != "age") or "none"
-        return [f"Age: {age}", f"Evidence: {items}"]
+        lines = [f"Age: {age}", f"Evidence: {items}"]
+        if self.evidence.setting is not None:
+            lines.append(f"Setting: {self.evidence.setting}")
+        return lines
 
     def __str__(self) -> str:
         return self.report()
@@ -413,9 +439,30 @@ class Diagnosis:
         head = "".join(f"<p>{html.escape(line)}</p>" for line in self._header())
         return (
             f"<div>{head}<p>{html.escape(self.criteria.summary())}</p>{note}{table.to_html()}"
+            + (f"<p>{html.escape(self._residual_line())}</p>" if self._residual_line() is not None else "")
+            + ""
             f"<p style='font-size:smaller'>{html.escape(PRIOR_MEANING)}</p>"
             f"<p style='font-size:smaller'>{html.escape(str(self.provenance))}<br>{NOT_A_DEVICE}</p></div>"
         )
+
+
+def _no_listed_condition(model: DiagnosticModel, ev: NormalizedEvidence, log_pe: float, arrays) -> tuple[float, pd.Series]:
+    """P(every ranked condition absent | e) = P(e, all absent) / P(e), and each residual's posterior."""
+    residual = pd.Series(
+        {model.label(r): float(arrays[r][1]) for r in model.residual_conditions}, name="posterior", dtype=float
+    )
+    if any(ev.hard.get(c) == "present" for c in model.conditions):
+        return 0.0, residual
+    hard = {**ev.hard, **{c: "absent" for c in model.conditions}}
+    none_ev = NormalizedEvidence(
+        hard=hard,
+        soft={k: v for k, v in ev.soft.items() if k not in hard},
+        age_years=ev.age_years,
+        age_bin=ev.age_bin,
+        setting=ev.setting,
+    )
+    _, log_none = posterior_arrays(model, model.residual_conditions, none_ev)
+    return float(min(1.0, np.exp(log_none - log_pe))) if np.isfinite(log_none) else 0.0, residual
 
 
 def _describe_item(evidence: NormalizedEvidence, name: str) -> str:
@@ -448,19 +495,26 @@ def diagnose(model: DiagnosticModel, evidence: Mapping | None, age: float | None
     """Compute a :class:`Diagnosis` (see :meth:`DiagnosticModel.diagnose`)."""
     ev = model.normalize(evidence, age, what="diagnose")
     conditions = model.conditions
-    arrays, log_pe = posterior_arrays(model, conditions, ev)
+    residuals = model.residual_conditions
+    arrays, log_pe = posterior_arrays(model, conditions + residuals, ev)
     index = _condition_index(tuple(conditions))
     posterior = pd.Series([float(arrays[c][1]) for c in conditions], index=index, name="posterior")
+    # the prior is P(condition | age, setting): before any finding, in the reference class of the query
+    setting_items = model.spec.settings[ev.setting].evidence if ev.setting is not None else {}
     prior_ev = NormalizedEvidence(
-        hard={"age": ev.age_bin} if ev.age_bin is not None else {},
+        hard={**({"age": ev.age_bin} if ev.age_bin is not None else {}), **setting_items},
         soft={"age": ev.soft["age"]} if "age" in ev.soft else {},
         age_years=ev.age_years,
         age_bin=ev.age_bin,
+        setting=ev.setting,
     )
     prior_of, _ = prior_arrays(model, conditions, prior_ev)
     prior = pd.Series([float(prior_of[c][1]) for c in conditions], index=index, name="prior")
     labels = _labels(tuple(conditions), tuple(model.label(c) for c in conditions)).copy()
+    no_listed, residual = _no_listed_condition(model, ev, log_pe, arrays) if residuals else (None, None)
     return Diagnosis(
+        no_listed_condition=no_listed,
+        residual=residual,
         posterior=posterior,
         prior=prior,
         labels=labels,

@@ -101,6 +101,14 @@ class DiagnosticModel:
         self._refs = _refs if _refs is not None else _tables.reference_prevalences(spec, base)
         self._file_values = base
 
+    def __getstate__(self):
+        # Tables and the compiled engine are caches (tens of MB on the default model) rebuilt on first
+        # use, so a pickled model (joblib, multiprocessing, Dask) carries only its description and values.
+        state = self.__dict__.copy()
+        for name in ("tables", "engine"):
+            state.pop(name, None)
+        return state
+
     # -- identity ------------------------------------------------------------
     @property
     def spec(self) -> ModelSpec:
@@ -168,10 +176,16 @@ class DiagnosticModel:
 
     @property
     def conditions(self) -> list[str]:
-        """The conditions reported by :meth:`diagnose` (the vocabulary's, in its order)."""
+        """The conditions ranked by :meth:`diagnose`: the vocabulary's, in its order, then the model's own.
+
+        The residual "other cause" conditions are not among them (they are no
+        diagnosis); :attr:`residual_conditions` lists them and
+        :attr:`Diagnosis.no_listed_condition` reports how likely it is that
+        none of these conditions is present.
+        """
         roles = self._spec.variables
         named = [c for c in VOCABULARY_CONDITIONS if c in roles]
-        extra = [n for n, v in roles.items() if v.role == "condition" and n not in named]
+        extra = [n for n, v in roles.items() if v.role == "condition" and n not in named and not v.residual]
         return named + extra
 
     @property
@@ -407,8 +421,10 @@ class DiagnosticModel:
         from .settings import resolve_setting
         from .softevidence import resolve_marginals, split_marginals
 
+        from .evidence import is_missing
+
         age_bin = None
-        if age is not None:
+        if age is not None and not _missing(age, is_missing):
             age_bin = age_to_bin(age, self._spec.age_states, self._spec.age_bins_years, what)
         elif isinstance(evidence, Mapping) and isinstance(evidence.get("age"), str):
             age_bin = evidence["age"] if evidence["age"] in self._spec.age_states else None
@@ -438,13 +454,8 @@ class DiagnosticModel:
 
     @property
     def residual_conditions(self) -> list[str]:
-        """The catch-all "other cause" conditions (not diagnoses of their own)."""
-        return [c for c in self.conditions if self._spec.variables[c].residual]
-
-    @property
-    def listed_conditions(self) -> list[str]:
-        """The conditions that are diagnoses: :attr:`conditions` less the residual ones."""
-        return [c for c in self.conditions if not self._spec.variables[c].residual]
+        """The catch-all "other cause" conditions (not diagnoses of their own, so not in :attr:`conditions`)."""
+        return [n for n, v in self._spec.variables.items() if v.residual]
 
     # -- engines -----------------------------------------------------------------
     @cached_property
@@ -564,7 +575,7 @@ class DiagnosticModel:
         from .engine import posterior_arrays
 
         ev = self.normalize(with_setting(evidence, setting), age, what="posteriors")
-        arrays, _ = posterior_arrays(self, self.conditions, ev)
+        arrays, _ = posterior_arrays(self, self.conditions + self.residual_conditions, ev)  # as diagnose, bit for bit
         return pd.Series([arrays[c][-1] for c in self.conditions], index=self._conditions_index, name="posterior")
 
     @cached_property
@@ -669,10 +680,7 @@ class DiagnosticModel:
         """
         from .batch import diagnose_batch
 
-        from .settings import frame_with_settings
-
-        frame = frame_with_settings(self._spec, frame, setting)
-        return diagnose_batch(self, frame, progress=progress, memory_budget=memory_budget, dedupe=dedupe)
+        return diagnose_batch(self, frame, progress=progress, memory_budget=memory_budget, dedupe=dedupe, setting=setting)
 
     # -- analyses (omsbayes.sensitivity, .uncertainty, .information, .scenarios) --
     def sensitivity(
@@ -977,6 +985,14 @@ class DiagnosticModel:
 # ---------------------------------------------------------------------------
 # values
 # ---------------------------------------------------------------------------
+def _missing(value, is_missing) -> bool:
+    """The one missing-value rule of omsbayes.evidence, for a scalar age (arrays and odd types: not missing here)."""
+    try:
+        return bool(is_missing(value))
+    except (TypeError, ValueError):
+        return False
+
+
 def _file_values(spec: ModelSpec) -> dict[str, float]:
     values = {name: p.value for name, p in spec.parameters.items() if not p.is_derived}
     for name, p in spec.parameters.items():

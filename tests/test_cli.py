@@ -47,7 +47,7 @@ def test_diagnose_case_from_file(capsys, model, vignettes):
     expected = model.diagnose(case.evidence, age=case.age_years)
     data = json.loads(out)
     assert data["age_years"] == 5.0
-    assert data["differential"][0]["condition"] == expected.top == "adem"
+    assert data["differential"][0]["condition"] == expected.top
 
 
 def test_diagnose_case_unknown_id(capsys):
@@ -96,10 +96,10 @@ def test_evaluate_json_and_file(capsys, tmp_path):
     assert png.exists()
 
 
-def test_model_check_passes(capsys):
+def test_model_check_passes(capsys, model):
     code, out, _ = run(capsys, "model", "check")
     assert code == 0
-    assert "Literature targets met: 12/12" in out and "OK: no problems found." in out
+    assert f"Literature targets met: {len(model.spec.targets)}/{len(model.spec.targets)}" in out and "OK: no problems found." in out
 
 
 def test_model_check_fails_with_exit_1(capsys, tmp_path):
@@ -117,10 +117,10 @@ def test_model_check_fails_with_exit_1(capsys, tmp_path):
     assert any("target 'nb-given-oms' not met" in p for p in data["problems"])
 
 
-def test_model_show(capsys):
+def test_model_show(capsys, model):
     code, out, _ = run(capsys, "model", "show")
     assert code == 0
-    assert "condition (12)" in out and "expert estimates" in out
+    assert f"condition ({len(model.conditions) + len(model.residual_conditions)})" in out and "expert estimates" in out
     code, out, _ = run(capsys, "model", "show", "--json")
     data = json.loads(out)
     assert data["variables"]["oms"]["parents"] == ["age", "recent_infection", "neuroblastoma", "systemic_cancer"]

@@ -32,10 +32,11 @@ def test_table_columns_and_ranks(model):
 
 def test_prior_is_age_only(model):
     dx = model.diagnose({"opsoclonus": "present"}, age=1.5)
-    prior = model.query(model.conditions, {}, age=1.5)
+    prior = model.query(model.conditions, {}, age=1.5)  # the same (default) setting, no findings
     for c in model.conditions:
         assert dx.prior[c] == pytest.approx(prior[c]["present"], rel=1e-12)
-    assert dx.prior["neuroblastoma"] == pytest.approx(model.values["neuroblastoma.incidence.toddler"], rel=1e-12)
+    population = model.diagnose({"opsoclonus": "present"}, age=1.5, setting="general_population")
+    assert population.prior["neuroblastoma"] == pytest.approx(model.values["neuroblastoma.incidence.toddler"], rel=1e-12)
 
 
 def test_board_case_reaches_the_published_diagnosis(model, vignettes):
@@ -58,10 +59,10 @@ def test_age_maps_to_bins_with_lower_bounds_inclusive(model):
 
 
 def test_unknown_age_uses_the_population(model):
-    dx = model.diagnose({"ataxia": "present"})
+    dx = model.diagnose({"ataxia": "present"}, setting="general_population")
     weights = np.array([model.values[f"population.age.{a}"] for a in model.age_states])
     expected_prior = sum(
-        w * model.query(["oms"], {}, age=age)["oms"]["present"]
+        w * model.query(["oms"], {}, age=age, setting="general_population")["oms"]["present"]
         for w, age in zip(weights, (0.5, 2, 6, 14, 30, 60))
     )
     assert dx.prior["oms"] == pytest.approx(expected_prior, rel=1e-9)
@@ -69,7 +70,7 @@ def test_unknown_age_uses_the_population(model):
 
 
 def test_condition_as_evidence(model):
-    dx = model.diagnose({"neuroblastoma": "present"}, age=2)
+    dx = model.diagnose({"neuroblastoma": "present"}, age=2, setting="general_population")
     assert dx.posterior["neuroblastoma"] == 1.0
     assert dx.posterior["oms"] == pytest.approx(model.values["oms.p_given_neuroblastoma.toddler"], rel=0.05)
 
@@ -149,7 +150,7 @@ def test_no_must_not_miss_note_for_adults_or_unlikely_oms(model):
 
 
 def test_plot_draws_prior_and_posterior_bars(model):
-    dx = model.diagnose({"opsoclonus": "present", "ataxia": "present"}, age=1.5)
+    dx = model.diagnose({"opsoclonus": "present", "ataxia": "present"}, age=1.5, setting="general_population")
     ax = dx.plot()
     containers = ax.containers
     assert len(containers) == 2
@@ -159,7 +160,7 @@ def test_plot_draws_prior_and_posterior_bars(model):
     np.testing.assert_allclose([b.get_width() for b in prior], table["prior"])
     assert [t.get_text() for t in ax.get_yticklabels()] == list(table["label"])
     assert [t.get_text() for t in ax.get_legend().get_texts()] == [
-        "prior: P(condition | age only)", "posterior: P(condition | all the evidence)"
+        "prior: P(condition | age and setting)", "posterior: P(condition | all the evidence)"
     ]
     assert ax.get_xscale() == "log"  # priors are a few per million: a linear axis would hide them
     labels = {t.get_text() for t in ax.texts}
@@ -263,7 +264,7 @@ def test_impossible_evidence_names_the_conflict(model):
 
 def test_no_nan_anywhere_in_extreme_evidence(model):
     """Many rare findings at once: tiny probabilities, no underflow, no NaN."""
-    evidence = {f: "present" for f in model.findings if f != "onset"}
+    evidence = {f: model.states(f)[-1] for f in model.findings if f != "onset"}
     evidence.update({t: "positive" for t in model.tests})
     dx = model.diagnose(evidence, age=40)
     assert np.isfinite(dx.posterior).all()

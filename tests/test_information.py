@@ -77,7 +77,9 @@ def test_value_of_information_equals_brute_force_on_random_tiny_cases(evidence, 
 
 
 def test_value_of_information_equals_brute_force_on_a_default_case(model):
-    evidence = {"opsoclonus": "present", "ataxia": "present", "myoclonus": 0.7}
+    # the setting is named: the default rule would move a chronic-onset outcome to the clinic referral,
+    # but a test result does not move the patient (value_of_information keeps the case's setting)
+    evidence = {"opsoclonus": "present", "ataxia": "present", "myoclonus": 0.7, "setting": "paediatric_acute"}
     result = model.value_of_information(evidence, age=1.5, candidates=["body_imaging_mass", "urine_catecholamines", "onset", "fever"])
     table = result.table.set_index("candidate")
     for candidate in table.index:

@@ -41,7 +41,11 @@ def test_age_bins_follow_the_vocabulary(model):
 
 
 def test_reported_conditions_are_the_vocabulary_conditions(model):
-    assert model.conditions == list(VOCABULARY["conditions"])
+    """The vocabulary's conditions first, in its order, then model 2.0's own; the residual causes apart."""
+    vocabulary = list(VOCABULARY["conditions"])
+    assert model.conditions[: len(vocabulary)] == vocabulary
+    assert set(model.conditions[len(vocabulary):]) == {"pcd", "recessive_ataxia", "alcohol_related_ataxia", "encephalitis"}
+    assert model.residual_conditions == ["other_acute_cause", "other_chronic_cause"]
 
 
 def test_every_parameter_is_sourced_or_marked(model):
@@ -99,10 +103,11 @@ def test_literature_target_is_met(model, target):
 def test_anchor_facts(model):
     """About 2% of children with neuroblastoma have OMS; about half of children with OMS have a neuroblastoma."""
     children = ["infant", "toddler", "child", "adolescent"]
-    p_oms = model.query(["oms"], {"neuroblastoma": "present", "age": {a: 1.0 for a in children}})["oms"]["present"]
+    population = "general_population"  # population figures, not a clinical setting
+    p_oms = model.query(["oms"], {"neuroblastoma": "present", "age": {a: 1.0 for a in children}}, setting=population)["oms"]["present"]
     assert 0.02 <= p_oms <= 0.031
     for age in (1.5, 6.0):
-        p_nb = model.query(["neuroblastoma"], {"oms": "present"}, age=age)["neuroblastoma"]["present"]
+        p_nb = model.query(["neuroblastoma"], {"oms": "present"}, age=age, setting=population)["neuroblastoma"]["present"]
         assert 0.40 <= p_nb <= 0.60
 
 

@@ -44,9 +44,9 @@ def _markdown(nb) -> list[str]:
     return [cell.source for cell in nb.cells if cell.cell_type == "markdown"]
 
 
-def test_the_seven_notebooks_are_there():
+def test_the_eight_notebooks_are_there():
     numbers = [p.name[:3] for p in NOTEBOOKS]
-    assert numbers == [f"{i:02d}_" for i in range(1, 8)], [p.name for p in NOTEBOOKS]
+    assert numbers == [f"{i:02d}_" for i in range(1, 9)], [p.name for p in NOTEBOOKS]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -110,7 +110,7 @@ def test_result_records_model_and_software(model, results, name):
 def test_versions_are_real(model):
     prov = model.diagnose({}).provenance
     assert re.fullmatch(r"[0-9a-f]{16}", prov.model_hash)
-    assert prov.model_version == "1.0.0" and prov.omsbayes_version == omsbayes.__version__
+    assert prov.model_version == "2.0.0" and prov.omsbayes_version == omsbayes.__version__
     assert re.fullmatch(r"\d+\.\d+\.\d+.*", prov.pgmpy_version) and prov.pgmpy_version != "not installed"
     assert f"hash {prov.model_hash}" in str(prov)
 

@@ -95,6 +95,8 @@ def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.
             if name == "candidates" and not kept:
                 parser.error("--candidates needs at least one variable name (evidence goes elsewhere)")
             setattr(args, name, kept)
+    if getattr(args, "setting", None):  # --setting NAME is the evidence item setting=NAME
+        evidence.append(f"setting={args.setting}")
     args.evidence = evidence
     return args
 

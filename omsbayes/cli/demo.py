@@ -27,7 +27,7 @@ def run(args) -> int:
     model = load(args)
     case = load_public_vignettes()[DEMO_CASE]
     print(f"Case {case.id}: {case.summary}\n")
-    dx = model.diagnose(case.evidence, age=case.age_years)
+    dx = model.diagnose(case.evidence, age=case.age_years, setting=case.setting)
     print(dx.report())
     out = output_dir(args.out) / "demo_prior_vs_posterior.png"
     save_figure(dx.plot().figure, out)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import CaseFileError, EvidenceError
-from ._analysis import EVIDENCE_HELP
+from ._analysis import EVIDENCE_HELP, SETTING_HELP
 from ._common import load, parse_evidence, print_json, save_figure, use_agg_backend, years
 
 HELP = "rank the differential for one case"
@@ -17,6 +17,7 @@ def register(sub) -> None:
     )
     p.add_argument("evidence", nargs="*", metavar="VAR=STATE", help="observed findings, tests and history")
     p.add_argument("--age", type=years, default=None, help="age in years (e.g. 1.5); omit if unknown")
+    p.add_argument("--setting", metavar="NAME", help=SETTING_HELP)
     p.add_argument("--case", metavar="FILE", help="take age and evidence from a case file (with --id)")
     p.add_argument(
         "--id",
@@ -54,6 +55,8 @@ def run(args) -> int:
         case = _find_case(args.case, args.id)
         evidence = {**case.evidence, **evidence}
         age = case.age_years if age is None else age
+        if case.setting is not None and "setting" not in evidence:
+            evidence["setting"] = case.setting
     dx = model.diagnose(evidence, age=age)
     if args.plot:
         use_agg_backend()

@@ -10,8 +10,8 @@ __all__ = ["plot_diagnosis", "PRIOR_NOTE"]
 
 #: Under the plot: what the prior bar is.
 PRIOR_NOTE = (
-    "Prior: how probable each condition is at this age ({age}) before any finding\n"
-    "or test, in the model's population (see its model card)."
+    "Prior: how probable each condition is at this age ({age}) and in this setting\n"
+    "before any finding or test (see the model card)."
 )
 
 
@@ -20,7 +20,7 @@ LOG_FLOOR = 1e-8
 
 
 #: The legend's words for the two bars (the prior is explained in the note under the plot).
-PRIOR_LABEL = "prior: P(condition | age only)"
+PRIOR_LABEL = "prior: P(condition | age and setting)"
 POSTERIOR_LABEL = "posterior: P(condition | all the evidence)"
 
 
@@ -87,7 +87,13 @@ def plot_diagnosis(diagnosis, ax=None, top: int | None = None, xscale: str = "au
         ax.set_yticklabels(table["label"])
         ax.set_xlabel("probability of the condition" + (" (log scale)" if log else ""))
         age = diagnosis.evidence.age_bin or "age unknown"
-        set_title(ax, f"Differential diagnosis ({age})")
+        setting = f", {diagnosis.evidence.setting.replace('_', ' ')}" if diagnosis.evidence.setting else ""
+        set_title(ax, f"Differential diagnosis ({age}{setting})")
+        if diagnosis.no_listed_condition is not None:  # the residual is no diagnosis: stated, not ranked
+            ax.text(
+                0.99, 0.01, f"no listed condition: {percent(diagnosis.no_listed_condition)}",
+                transform=ax.transAxes, ha="right", va="bottom", fontsize=ANNOTATION_SIZE, color=COLORS["text"],
+            )
         # below the axes, a fixed distance under the x label, with the note on what the prior is as its title
         from matplotlib.transforms import offset_copy
 
