@@ -22,9 +22,11 @@ nbclient = pytest.importorskip("nbclient")
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
-#: Seconds a notebook may take from kernel start to its last cell, on 2 CI cores.
-BUDGET = 60.0
-CELL_TIMEOUT = 120
+#: Seconds a notebook may take from kernel start to its last cell, on 2 CI cores: a guard against a
+#: notebook that hangs or grows without bound, not a speed goal (those live in benchmarks/). Model 2.0's
+#: larger tables put notebook 05 near 50 s on an idle machine, so the guard is twice the old 60 s.
+BUDGET = 120.0
+CELL_TIMEOUT = 180
 
 pytestmark = pytest.mark.filterwarnings(
     # jupyter_core announces a future change of its default paths when nbclient starts a kernel
