@@ -38,7 +38,7 @@ def test_csv_round_trip_to_a_file(tmp_path, model, capsys):
     assert list(written.index) == ["p1", "p2", "p3", "p4"]
     assert list(written.columns) == model.conditions
     expected = _oracle(model)[model.conditions]
-    np.testing.assert_allclose(written.to_numpy(), expected.to_numpy(dtype=float), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(written.to_numpy(), expected.to_numpy(dtype=float), rtol=1e-12, atol=1e-18)
 
 
 def test_csv_to_stdout_without_an_id_column(tmp_path, model, capsys):
@@ -48,7 +48,7 @@ def test_csv_to_stdout_without_an_id_column(tmp_path, model, capsys):
     written = pd.read_csv(io.StringIO(capsys.readouterr().out), index_col="row")
     assert list(written.index) == [0, 1, 2, 3]
     expected = _oracle(model)[model.conditions]
-    np.testing.assert_allclose(written.to_numpy(), expected.to_numpy(dtype=float), rtol=1e-15, atol=0)
+    np.testing.assert_allclose(written.to_numpy(), expected.to_numpy(dtype=float), rtol=1e-12, atol=1e-18)
 
 
 def test_csv_with_an_unknown_column_fails_with_a_suggestion(tmp_path, capsys):

@@ -61,7 +61,7 @@ def test_id_alone_finds_a_bundled_vignette(capsys, model, vignettes):
     case = next(iter(vignettes))
     code, out, err = run(capsys, "diagnose", "--json", "--id", case.id)
     assert code == 0, err
-    expected = model.diagnose(case.evidence, age=case.age_years)
+    expected = model.diagnose(case.evidence, age=case.age_years, setting=case.setting)  # the case file names its setting
     assert _posteriors(out) == pytest.approx(expected.posterior.to_dict(), rel=1e-12)
 
 
