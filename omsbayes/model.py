@@ -417,11 +417,9 @@ class DiagnosticModel:
         one the model's default setting applies (see :mod:`omsbayes.settings`).
         The setting applied is recorded as ``.setting``.
         """
-        from .evidence import age_to_bin
+        from .evidence import age_to_bin, is_missing
         from .settings import resolve_setting
         from .softevidence import resolve_marginals, split_marginals
-
-        from .evidence import is_missing
 
         age_bin = None
         if age is not None and not _missing(age, is_missing):
