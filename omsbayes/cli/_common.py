@@ -152,15 +152,20 @@ def save_figure(figure, path: str, **options) -> Path:
     return target
 
 
-def seed(text: str) -> int:
-    """argparse type of ``--seed``: an integer >= 0."""
+def _int_at_least(text: str, low: int, what: str) -> int:
+    """An integer >= ``low`` from a command-line word, or argparse's one-line error naming ``what``."""
     try:
         value = int(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 0 (a random seed); got {text!r}")
+        value = low - 1
+    if value < low:
+        raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}")
     return value
+
+
+def seed(text: str) -> int:
+    """argparse type of ``--seed``: an integer >= 0."""
+    return _int_at_least(text, 0, "an integer >= 0 (a random seed)")
 
 
 def years(text: str) -> float:
@@ -176,10 +181,4 @@ def years(text: str) -> float:
 
 def positive_int(text: str) -> int:
     """argparse type of counts such as ``--draws``: an integer >= 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer; got {text!r}")
-    return value
+    return _int_at_least(text, 1, "a positive integer")
