@@ -33,9 +33,12 @@ P(c, e), and the coefficients normalised by P(e) at ``t0`` (so that
 
 Every condition's posterior is such a function with the same ``c`` and ``d``,
 so two conditions swap places where their (linear) numerators cross: the
-*rank-flip point* of a parameter is the nearest ``t`` to ``t0`` at which the
-top-ranked condition changes (Chan and Darwiche 2002 study the same question:
-how far a parameter must move to change a decision).
+*rank-flip point* of a parameter is the nearest ``t`` to ``t0`` at which a
+competing diagnosis overtakes the top-ranked condition (Chan and Darwiche 2002
+study the same question: how far a parameter must move to change a decision).
+The top condition's own causes and consequences (neuroblastoma for OMS) are
+not competitors: they can be present with it, so their overtaking it changes
+no diagnosis (the same rule picks the runner-up elsewhere).
 
 Conventions
 -----------
@@ -99,6 +102,7 @@ import pandas as pd
 from . import tables as _tables
 from .errors import EvidenceError, ModelFileError, did_you_mean
 from .evidence import NormalizedEvidence
+from .information import competitors
 from .provenance import Provenance, provenance_of
 from .scenarios import AnalysisResult, check_possible
 
@@ -264,8 +268,11 @@ class Sensitivity(AnalysisResult):
         ``derivative`` (``f'(t0)``), ``posterior`` (``f(t0)``),
         ``posterior_low``, ``posterior_high`` (``f`` at ``low`` and ``high``),
         ``swing`` (their absolute difference), ``rank_flip`` (the nearest value
-        at which the top-ranked condition changes, NaN if none in the search
-        range), ``rank_flip_to`` (the condition that then ranks first),
+        at which a competing diagnosis overtakes the top-ranked condition, NaN
+        if none in the search range; the top condition's own causes and
+        consequences, which can be present with it, are not competitors: see
+        :func:`omsbayes.information.competitors`), ``rank_flip_to`` (that
+        competitor),
         ``domain_low``, ``domain_high`` (the search range), ``table`` (the
         variable it feeds; missing for formula inputs), ``group`` (categorical
         parameter), ``covariation``, ``source`` and ``note``.
@@ -493,7 +500,11 @@ def sensitivity(
 
     n_cond = len(conditions)
     top_index = int(np.argmax(probs[:n_cond]))
-    flips, flip_index = _rank_flips(a_all[:n_cond], b_all[:n_cond], c, d, values, domain, top_index)
+    # only a competing diagnosis overtaking the top one is a flip: its own causes and consequences
+    # (neuroblastoma for OMS) can be present with it, so their overtaking changes no diagnosis
+    rivals = set(competitors(model, conditions[top_index]))
+    rival_rows = np.array([name in rivals for name in conditions])
+    flips, flip_index = _rank_flips(a_all[:n_cond], b_all[:n_cond], c, d, values, domain, top_index, rival_rows)
     flip_to = [None if i is None else conditions[i] for i in flip_index]
 
     notes, covariation = [], []
@@ -564,13 +575,14 @@ def sensitivity(
     )
 
 
-def _rank_flips(a, b, c, d, t0, domain, top: int):
-    """Nearest value of each parameter at which the top condition changes, and the new top.
+def _rank_flips(a, b, c, d, t0, domain, top: int, rivals: np.ndarray):
+    """Nearest value of each parameter at which a rival overtakes the top condition, and that rival.
 
     All conditions share the denominator, so condition ``i`` overtakes the top
     one where their numerators cross: ``t* = -(b_top - b_i) / (a_top - a_i)``.
-    Crossings where the evidence becomes impossible (``c t* + d = 0``: every
-    numerator is 0 there) are not flips.
+    Only rows where ``rivals`` is true (the top condition's competitors) can
+    flip it. Crossings where the evidence becomes impossible (``c t* + d = 0``:
+    every numerator is 0 there) are not flips.
     """
     n_cond, n_par = a.shape
     da = a[top][None, :] - a
@@ -578,6 +590,7 @@ def _rank_flips(a, b, c, d, t0, domain, top: int):
     with np.errstate(divide="ignore", invalid="ignore"):
         cross = np.where(da != 0, -db / da, np.nan)
     cross[top] = np.nan
+    cross[~rivals] = np.nan
     scale = np.maximum(1.0, np.abs(t0))[None, :]
     possible = (c[None, :] * cross + d[None, :]) > 1e-12
     inside = (
@@ -597,7 +610,7 @@ def _rank_flips(a, b, c, d, t0, domain, top: int):
         flips[j] = t_star
         # who ranks first just beyond t*: the largest numerator there, ties broken by the slope outward
         direction = np.sign(t_star - t0[j])
-        num = a[:, j] * t_star + b[:, j]
+        num = np.where(rivals, a[:, j] * t_star + b[:, j], -np.inf)
         tied = np.isclose(num, num.max(), rtol=1e-12, atol=0.0)
         outward = np.where(tied, a[:, j] * direction, -np.inf)
         to[j] = int(np.argmax(outward))

@@ -23,6 +23,7 @@ from omsbayes.plotting.sensitivity import _labels as _tornado_labels
 from omsbayes.sensitivity import readable_descriptions
 from omsbayes import EvidenceError, Likelihood
 from omsbayes.cli._common import to_jsonable
+from omsbayes.information import competitors
 from omsbayes.provenance import provenance_of
 from omsbayes.sensitivity import NOTE_BARREN, NOTE_FORMULA, parameter_slopes
 
@@ -126,8 +127,10 @@ def test_derivatives_equal_finite_differences_for_every_tiny_parameter():
 # ---------------------------------------------------------------------------
 # rank flips
 # ---------------------------------------------------------------------------
-def _top(model, evidence, age):
-    return model.diagnose(evidence, age=age).top
+def _leader(model, evidence, age, top):
+    """The most probable of ``top`` and its competitors (its causes and consequences cannot flip it)."""
+    posterior = model.diagnose(evidence, age=age).posterior
+    return max([top, *competitors(model, top)], key=lambda name: posterior[name])
 
 
 def _check_flip(model, result, row, evidence, age):
@@ -135,8 +138,8 @@ def _check_flip(model, result, row, evidence, age):
     direction = np.sign(t_star - t0)
     edge = row["domain_high"] if direction > 0 else row["domain_low"]
     step = min(1e-4 * abs(t_star - t0), abs(edge - t_star) / 2)
-    before = _top(model.with_parameters({row["parameter"]: t_star - direction * step}), evidence, age)
-    after = _top(model.with_parameters({row["parameter"]: t_star + direction * step}), evidence, age)
+    before = _leader(model.with_parameters({row["parameter"]: t_star - direction * step}), evidence, age, result.top)
+    after = _leader(model.with_parameters({row["parameter"]: t_star + direction * step}), evidence, age, result.top)
     assert before == result.top, row["parameter"]
     assert after == row["rank_flip_to"] != result.top, row["parameter"]
 
@@ -149,11 +152,11 @@ def test_tiny_rank_flips_verified_by_reinference_either_side():
         _check_flip(_TINY, result, row, TINY_CASE, 2.0)
         # nothing changes the top between the current value and the flip point
         for t in np.linspace(row["value"], row["rank_flip"], 7)[1:-1]:
-            assert _top(_TINY.with_parameters({row["parameter"]: float(t)}), TINY_CASE, 2.0) == result.top
+            assert _leader(_TINY.with_parameters({row["parameter"]: float(t)}), TINY_CASE, 2.0, result.top) == result.top
     # no flip reported: the top holds across the whole search range
     for _, row in result.table[result.table["rank_flip"].isna() & result.table["table"].notna()].iterrows():
         for t in _interior(row):
-            assert _top(_TINY.with_parameters({row["parameter"]: float(t)}), TINY_CASE, 2.0) == result.top, row["parameter"]
+            assert _leader(_TINY.with_parameters({row["parameter"]: float(t)}), TINY_CASE, 2.0, result.top) == result.top, row["parameter"]
 
 
 def test_flip_is_never_where_the_evidence_becomes_impossible():
@@ -186,6 +189,36 @@ def test_default_model_functions_and_flips(model, vignettes, case_id):
     swing = result.table["swing"].to_numpy()
     assert np.all(np.diff(swing) <= 1e-15)
     assert np.allclose(swing, np.abs(result.table["posterior_high"] - result.table["posterior_low"]))
+
+
+def test_a_cause_of_the_top_condition_is_not_a_rank_flip(model, vignettes):
+    # issue 11: OMS with a neuroblastoma found; neuroblastoma can overtake OMS (both are present)
+    # but that changes no diagnosis, so only competitors of OMS may flip it
+    case = vignettes["pub-board-18mo-oms-neuroblastoma"]
+    result = model.sensitivity(case.evidence, age=case.age_years, target="oms")
+    assert result.top == "oms"
+    flips = result.table[result.table["rank_flip"].notna()]
+    assert len(flips) > 0
+    assert set(flips["rank_flip_to"]) <= set(competitors(model, "oms"))
+    # a parameter at which neuroblastoma overtakes OMS (where the old rule reported a flip):
+    # re-inference shows neuroblastoma first there, and OMS still ahead of every competitor
+    f = result.functions.set_index(["parameter", "condition"])
+    crossings = []
+    for _, row in result.table[result.table["table"].notna()].iterrows():
+        (a_o, b_o), (a_n, b_n) = (f.loc[(row["parameter"], c), ["a", "b"]] for c in ("oms", "neuroblastoma"))
+        if a_o != a_n:
+            t = -(b_o - b_n) / (a_o - a_n)
+            if row["domain_low"] < t < row["domain_high"] and abs(t - row["value"]) > 1e-9:
+                crossings.append((abs(t - row["value"]), t, row))
+    assert crossings, "no parameter moves neuroblastoma past OMS"
+    _, t, row = min(crossings, key=lambda item: item[0])
+    beyond = t + 1e-3 * (t - row["value"])
+    if np.isnan(row["rank_flip"]) or abs(beyond - row["value"]) < abs(row["rank_flip"] - row["value"]):
+        changed = model.with_parameters({row["parameter"]: float(beyond)})
+        assert changed.diagnose(case.evidence, age=case.age_years).top == "neuroblastoma"
+        assert _leader(changed, case.evidence, case.age_years, "oms") == "oms"
+    for _, flip in flips.head(3).iterrows():
+        _check_flip(model, result, flip, case.evidence, case.age_years)
 
 
 def test_formula_only_parameters_are_reported_with_zero_derivative(model):
