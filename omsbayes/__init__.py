@@ -15,7 +15,7 @@ from ._version import __version__
 from .cases import Case, CaseSet, load_cases, load_public_vignettes
 from .diagnosis import ConsensusCriteria, Diagnosis, MustNotMiss
 from .errors import CaseFileError, EvidenceError, ModelFileError, OmsBayesError, OmsBayesWarning
-from .evaluation import Evaluation, evaluate
+from .evaluation import Evaluation, compare_evaluations, evaluate
 from .evidence import Likelihood
 from .explorer import Explorer, ExplorerState
 from .frequencies import NaturalFrequencies, natural_frequencies
@@ -43,6 +43,7 @@ __all__ = [
     "Case",
     "CaseSet",
     "evaluate",
+    "compare_evaluations",
     "Evaluation",
     "check_model",
     "check_targets",

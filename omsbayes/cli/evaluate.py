@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._common import load, print_json, save_figure, use_agg_backend
+from ._common import load, positive_int, print_json, save_figure, seed, use_agg_backend
 
 
 def register(sub) -> None:
@@ -18,6 +18,13 @@ def register(sub) -> None:
     p.add_argument("file", nargs="?", default=None, help="case file (default: the bundled public vignettes)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--plot", metavar="PNG", help="also write the calibration plot to this file")
+    p.add_argument(
+        "--intervals",
+        action="store_true",
+        help="also print 95%% bootstrap intervals of the overall metrics (cases resampled with replacement)",
+    )
+    p.add_argument("--draws", type=positive_int, default=2000, help="bootstrap resamples for --intervals (default 2000)")
+    p.add_argument("--seed", type=seed, default=0, help="seed of the bootstrap resampling (default 0)")
     p.set_defaults(func=run)
 
 
@@ -31,8 +38,16 @@ def run(args) -> int:
     if args.plot:
         use_agg_backend()
         save_figure(result.plot().figure, args.plot)
+    intervals = result.intervals(draws=args.draws, seed=args.seed) if args.intervals else None
     if args.json:
-        print_json(result.to_dict())
+        data = result.to_dict()
+        if intervals is not None:
+            data["intervals"] = {m: {k: float(v) for k, v in row.items()} for m, row in intervals.iterrows()}
+            data["intervals_settings"] = {"draws": args.draws, "seed": args.seed, "level": 0.95}
+        print_json(data)
     else:
         print(result.report())
+        if intervals is not None:
+            print(f"\n95% bootstrap intervals ({args.draws} resamples of the {len(result.cases)} cases, seed {args.seed}):")
+            print(intervals.to_string(float_format=lambda x: f"{x:.3f}"))
     return 0
