@@ -149,6 +149,24 @@ def test_friedreich_ataxia_is_apart_from_the_dominant_ataxias(model):
     assert ranked(dx)[0] == "recessive_ataxia"
 
 
+@pytest.mark.parametrize("age", [2, 8, 40])
+def test_a_febrile_seizure_points_to_encephalitis_and_an_afebrile_one_to_epilepsy(model, age):
+    """Febrile versus afebrile: the same seizure, with fever recorded present or absent."""
+    def odds(fever, **more):
+        dx = model.diagnose({"seizures": "present", "fever": fever, **more}, age=age)
+        return dx, dx.posterior["encephalitis"] / dx.posterior["seizure_disorder"]
+
+    afebrile, afebrile_odds = odds("absent")
+    febrile, febrile_odds = odds("present")
+    assert ranked(afebrile)[0] == "seizure_disorder"
+    assert febrile_odds > 20 * afebrile_odds
+    # with encephalopathy as well, encephalitis leads and the residual (febrile seizures of childhood,
+    # among others) loses most of its weight
+    encephalopathic, _ = odds("present", encephalopathy="present")
+    assert ranked(encephalopathic)[0] == "encephalitis"
+    assert encephalopathic.no_listed_condition < febrile.no_listed_condition
+
+
 def test_neuroblastoma_reaches_the_spinal_cord(model):
     assert "neuroblastoma" in model.parents("spinal_cord_signs")
     with_signs = model.posteriors({"spinal_cord_signs": "present"}, age=1, setting="general_population")
