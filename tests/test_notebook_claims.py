@@ -83,6 +83,20 @@ def test_bayes_rule_section_asks_the_population_the_facts_describe(model):
         assert p_nb / p_oms > 5
 
 
+def test_base_rate_section_conclusion_holds_in_the_population_it_names(model):
+    markdown, code = _section("01_bayes_rule_and_base_rates.ipynb", "5. The base-rate fallacy")
+    assert 'evidence={**population, "oms": "present"}' in code and "evidence=population" in code
+    population = {"setting": "general_population", "urine_catecholamines": "positive"}
+
+    def nb_given_positive(extra):
+        return model.query(["neuroblastoma"], {**population, **extra}, age=2.0)["neuroblastoma"]["present"]
+
+    text = " ".join(markdown.split())
+    if "in an unselected toddler is, in the model, most likely a false positive" in text:
+        assert nb_given_positive({}) < 0.5
+    if "a toddler with OMS points to a tumour" in text:
+        assert nb_given_positive({"oms": "present"}) > 0.5
+
 def test_d_separation_section_numbers_are_asked_where_the_graph_claim_holds(model):
     markdown, code = _section("04_explaining_away_and_d_separation.ipynb", "2. The numbers agree")
     assert markdown and code
@@ -104,6 +118,35 @@ def test_d_separation_section_numbers_are_asked_where_the_graph_claim_holds(mode
         assert not model.d_separated("recent_infection", "neuroblastoma", given=["age", "acute_presentation"])
         assert p_nb({}, 2.0, "paediatric_acute") != pytest.approx(p_nb(infection, 2.0, "paediatric_acute"), rel=1e-6)
 
+
+def test_negative_mibg_section_effects_have_the_stated_directions(model):
+    markdown, code = _section("04_explaining_away_and_d_separation.ipynb", "4. What a negative MIBG")
+    assert markdown and code
+    signs, age = _assigned(code, "signs"), _assigned(code, "age")
+    variables = ["oms", "neuroblastoma", "systemic_cancer", "recent_infection"]
+
+    def present(extra):
+        answer = model.query(variables, {**signs, **extra}, age=age)  # the default setting, as in the section
+        return {v: answer[v].iloc[-1] for v in variables}
+
+    base, mibg = present({}), present({"mibg_scan": "negative"})
+    both = present({"mibg_scan": "negative", "body_imaging_mass": "negative"})
+    text = " ".join(markdown.split())
+    if "lowers P(neuroblastoma) but leaves a good part of it" in text:
+        assert 0.25 * base["neuroblastoma"] < mibg["neuroblastoma"] < base["neuroblastoma"]
+    if "Body imaging lowers it much further" in text:
+        assert both["neuroblastoma"] < 0.5 * mibg["neuroblastoma"]
+    if "P(OMS) barely moves" in text:
+        assert abs(mibg["oms"] - base["oms"]) < 0.01
+    if "Other cancers: made *more* likely by a negative MIBG" in text:
+        assert mibg["systemic_cancer"] > base["systemic_cancer"]
+    if "lowers P(other cancer) again" in text:
+        assert both["systemic_cancer"] < mibg["systemic_cancer"]
+    if "Recent infection: more likely" in text:
+        assert mibg["recent_infection"] > base["recent_infection"]
+    if "lower than in neuroblastoma in general" in text:
+        values = model.parameters["value"]
+        assert values["mibg_scan.neuroblastoma.with_oms"] < values["mibg_scan.neuroblastoma.without_oms"]
 
 def _toddler_of_notebook_06():
     _, code = _section("06_what_if_and_value_of_information.ipynb", "Learning goals")
