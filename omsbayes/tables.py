@@ -178,11 +178,16 @@ def build_table(
     grid = _Grid(spec, var, batch, restrict)
     own = None if not restrict or var.name not in restrict else restrict[var.name]
     wanted = list(range(len(var.states))) if own is None else [own]
-    arrays = _state_arrays(spec, var, values, refs, grid, wanted)
-    if len(wanted) == 1:  # one observed state: a view, no copy
-        stacked = np.broadcast_to(arrays[wanted[0]], grid.shape)[None]
+    if var.table["kind"] == "noisy_or" and wanted == [0, 1]:
+        # the largest tables: written in place, without a stacked copy of both states
+        stacked = np.empty((2,) + grid.shape)  # (state, *parents, *batch)
+        _noisy_or(grid, var.table, values, wanted, out=stacked)
     else:
-        stacked = np.stack([np.broadcast_to(arrays[i], grid.shape) for i in wanted], axis=0)  # (state, *parents, *batch)
+        arrays = _state_arrays(spec, var, values, refs, grid, wanted)
+        if len(wanted) == 1:  # one observed state: a view, no copy
+            stacked = np.broadcast_to(arrays[wanted[0]], grid.shape)[None]
+        else:
+            stacked = np.stack([np.broadcast_to(arrays[i], grid.shape) for i in wanted], axis=0)
     nb = len(batch)
     # batch axes to the front; a view (the engine copies what it slices)
     return np.moveaxis(stacked, tuple(range(stacked.ndim - nb, stacked.ndim)), tuple(range(nb))) if nb else stacked
@@ -279,17 +284,34 @@ def _none_active(grid: _Grid, causes) -> tuple:
     return tuple(index) + (slice(None),) * len(grid.batch)
 
 
-def _noisy_or(grid: _Grid, recipe, values, wanted=(0, 1)) -> tuple[np.ndarray | None, np.ndarray | None]:
+def _noisy_or(
+    grid: _Grid, recipe, values, wanted=(0, 1), out: np.ndarray | None = None
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """P(absent) and P(present); with ``out`` (``(2, *grid.shape)``, both states wanted) written into it.
+
+    Writing the last product and its complement straight into ``out`` saves two
+    full-size temporaries and a copy: these tables have millions of entries.
+    """
+    causes = list(recipe["causes"].items())
     product = grid.ones()
-    for cause, rows in recipe["causes"].items():
+    for k, (cause, rows) in enumerate(causes):
         freq = _cause_frequency(grid, rows, values)
-        product = product * np.where(grid.is_active(cause), 1.0 - freq, 1.0)
-    product = _owned_full(product, grid.shape)
+        factor = np.where(grid.is_active(cause), 1.0 - freq, 1.0)
+        if out is not None and k == len(causes) - 1:
+            product = np.multiply(product, factor, out=out[0])
+        else:
+            product = product * factor
+    if out is not None:
+        if not causes:
+            out[0] = product
+        product = out[0]
+    else:
+        product = _owned_full(product, grid.shape)
     leak = np.broadcast_to(grid.age_param(recipe["leak"], values), grid.shape)
     none = _none_active(grid, recipe["causes"])
     absent = present = None
     if 1 in wanted:
-        present = 1.0 - product
+        present = 1.0 - product if out is None else np.subtract(1.0, product, out=out[1])
         if none is not None:
             present[none] = leak[none]
     if 0 in wanted:

@@ -84,11 +84,17 @@ def _dense_posteriors(m, likelihoods: dict[str, np.ndarray], queries: list[str])
     has_child = {p for v in net_vars for p in m.parents(v)}
     leaves = {v for v in likelihoods if v not in has_child and v not in queries}
     axes = [v for v in m.variables if v in net_vars and v not in leaves]
-    shape = [len(m.states(v)) for v in axes]
+    # States of zero likelihood contribute nothing: each axis keeps only the others (an observed
+    # variable one state), and its likelihood weights them, so the joint stays small and exact.
+    keep = {v: np.flatnonzero(likelihoods[v]) if v in likelihoods else np.arange(len(m.states(v))) for v in axes}
+    shape = [len(keep[v]) for v in axes]
     joint = np.ones(shape)
     for v in axes + sorted(leaves):
         table = m.tables[v]
         family = [v, *m.parents(v)]
+        for i, f in enumerate(family):
+            if f in keep:
+                table = np.take(table, keep[f], axis=i)
         if v in leaves:
             table = np.tensordot(likelihoods[v], table, axes=(0, 0))
             family = list(m.parents(v))
@@ -101,11 +107,12 @@ def _dense_posteriors(m, likelihoods: dict[str, np.ndarray], queries: list[str])
         if v in likelihoods and v not in leaves:
             lshape = [1] * len(axes)
             lshape[axes.index(v)] = shape[axes.index(v)]
-            joint = joint * likelihoods[v].reshape(lshape)
+            joint = joint * likelihoods[v][keep[v]].reshape(lshape)
     out = {}
     for q in queries:
         others = tuple(i for i, v in enumerate(axes) if v != q)
-        marginal = joint.sum(axis=others)
+        marginal = np.zeros(len(m.states(q)))
+        marginal[keep[q]] = joint.sum(axis=others)
         out[q] = marginal / marginal.sum()
     return out
 

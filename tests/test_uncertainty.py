@@ -84,8 +84,11 @@ def test_summary_statistics_follow_from_the_samples():
 
 
 def test_intervals_contain_the_point_estimate_for_the_public_cases(model, vignettes):
+    # 100 draws per case (each is an exact re-inference of the whole model): the 2.5% and 97.5%
+    # quantiles still rest on the 3rd-4th most extreme draws, and a defect that shifts the draws
+    # (every ungrouped parameter drawn 30% too high) fails 58 of the 89 cases, against 47 with 250.
     for case in vignettes:
-        result = model.uncertainty(case.evidence, age=case.age_years, draws=250, rng=0, progress=False)
+        result = model.uncertainty(case.evidence, age=case.age_years, draws=100, rng=0, progress=False)
         table = result.table
         inside = (table["low95"] <= table["point"]) & (table["point"] <= table["high95"])
         assert inside.all(), (case.id, table.loc[~inside, ["condition", "point", "low95", "high95"]])
