@@ -180,23 +180,31 @@ class Pgmpy:
 
 
 class PyAgrum:
-    """pyAgrum's LazyPropagation (exact, junction tree, C++) on the model's XMLBIF export, one object reused.
+    """pyAgrum's LazyPropagation (exact, junction tree, C++) on the model's tables, one object reused.
 
-    The conditions are its targets, so it computes only their posteriors,
-    as pgmpy is asked to.
+    The network is built from the tables directly (as tests/test_pyagrum.py
+    does): model 2.0's exports take minutes to write. The conditions are its
+    targets, so it computes only their posteriors, as pgmpy is asked to.
     """
 
     def __init__(self, model):
-        import tempfile
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # SWIG bindings warn at import
             import pyagrum
 
         self.model = model
-        with tempfile.TemporaryDirectory() as folder:
-            path = model.export(os.path.join(folder, "model.bifxml"))
-            self.network = pyagrum.loadBN(str(path))
+        bn = pyagrum.BayesNet(model.name)
+        for name in model.variables:
+            bn.add(pyagrum.LabelizedVariable(name, name, list(model.states(name))))
+        for name in model.variables:
+            for parent in model.parents(name):
+                bn.addArc(parent, name)
+        for name in model.variables:
+            cpt = bn.cpt(name)
+            family = [name, *model.parents(name)]
+            axes = list(reversed(cpt.names))  # C order over these = pyAgrum's order (first variable fastest)
+            cpt.fillWith(np.transpose(model.tables[name], [family.index(a) for a in axes]).ravel().tolist())
+        self.network = bn
         self.inference = pyagrum.LazyPropagation(self.network)
         self.inference.setTargets(set(model.conditions))
         self.version = pyagrum.__version__
