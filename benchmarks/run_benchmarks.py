@@ -357,7 +357,10 @@ def cohort(model, reference: Pgmpy, report: Report, n: int, sample: int, repeat:
         ]
     )
     rng.shuffle(picked)
-    evidence = {i: hard_evidence(model, frame.iloc[i]) for i in picked}
+    from omsbayes.settings import frame_with_settings
+
+    with_setting = frame_with_settings(model.spec, frame)  # pgmpy gets each row's setting as evidence too
+    evidence = {i: hard_evidence(model, with_setting.iloc[i]) for i in picked}
 
     cold_model = omsbayes.load_model()
     _ = cold_model.tables
@@ -429,7 +432,10 @@ def registry(model, reference: Pgmpy, agrum: PyAgrum, report: Report, n: int, sa
     print(f"  {len(patterns):,} distinct evidence patterns among {n:,} rows; observed findings and tests per row: "
           f"median {observed.median():.0f} of {len(model.findings + model.tests)}, plus the age")
     picked = np.random.default_rng(11).choice(n, size=min(sample, n), replace=False)
-    evidence = {int(i): hard_evidence(model, frame.iloc[int(i)]) for i in picked}
+    from omsbayes.settings import frame_with_settings
+
+    with_setting = frame_with_settings(model.spec, frame)  # the references get each row's setting as evidence too
+    evidence = {int(i): hard_evidence(model, with_setting.iloc[int(i)]) for i in picked}
 
     cold_model = omsbayes.load_model()
     _ = cold_model.tables
