@@ -220,6 +220,7 @@ def frame_with_settings(spec: ModelSpec, frame: pd.DataFrame, setting: str | Non
     codes = np.stack([name_codes, age_codes, chronic.astype(np.intp)] + [_factorize(given[v])[0] for v in given_vars], axis=1)
     keys, first, group = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     group = group.reshape(-1)
+    members = np.split(np.argsort(group, kind="stable"), np.cumsum(np.bincount(group, minlength=len(keys)))[:-1])
     errors: list[tuple[int, str]] = []  # (row position, message): the first row of the frame is reported
     assign: dict[str, dict[str, list[np.ndarray]]] = {}  # variable -> state -> rows given it by their setting
     for number in range(len(keys)):
@@ -234,13 +235,9 @@ def frame_with_settings(spec: ModelSpec, frame: pd.DataFrame, setting: str | Non
         except EvidenceError as err:
             errors.append((row, str(err)))
             continue
-        rows = None
         for var, state in expanded.items():
-            if var in ev and ev[var] == state:
-                continue  # the row gives it already (its onset, its selection variables)
-            if rows is None:
-                rows = np.flatnonzero(group == number)
-            assign.setdefault(var, {}).setdefault(state, []).append(rows)
+            if not (var in ev and ev[var] == state):  # else the row gives it already (its onset, selection variables)
+                assign.setdefault(var, {}).setdefault(state, []).append(members[number])
     columns = {}
     for var, by_state in assign.items():
         current = _column(out, var)
