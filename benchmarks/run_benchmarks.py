@@ -180,23 +180,31 @@ class Pgmpy:
 
 
 class PyAgrum:
-    """pyAgrum's LazyPropagation (exact, junction tree, C++) on the model's XMLBIF export, one object reused.
+    """pyAgrum's LazyPropagation (exact, junction tree, C++) on the model's tables, one object reused.
 
-    The conditions are its targets, so it computes only their posteriors,
-    as pgmpy is asked to.
+    The network is built from the tables directly (as tests/test_pyagrum.py
+    does): model 2.0's exports take minutes to write. The conditions are its
+    targets, so it computes only their posteriors, as pgmpy is asked to.
     """
 
     def __init__(self, model):
-        import tempfile
-
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # SWIG bindings warn at import
             import pyagrum
 
         self.model = model
-        with tempfile.TemporaryDirectory() as folder:
-            path = model.export(os.path.join(folder, "model.bifxml"))
-            self.network = pyagrum.loadBN(str(path))
+        bn = pyagrum.BayesNet(model.name)
+        for name in model.variables:
+            bn.add(pyagrum.LabelizedVariable(name, name, list(model.states(name))))
+        for name in model.variables:
+            for parent in model.parents(name):
+                bn.addArc(parent, name)
+        for name in model.variables:
+            cpt = bn.cpt(name)
+            family = [name, *model.parents(name)]
+            axes = list(reversed(cpt.names))  # C order over these = pyAgrum's order (first variable fastest)
+            cpt.fillWith(np.transpose(model.tables[name], [family.index(a) for a in axes]).ravel().tolist())
+        self.network = bn
         self.inference = pyagrum.LazyPropagation(self.network)
         self.inference.setTargets(set(model.conditions))
         self.version = pyagrum.__version__
@@ -349,7 +357,10 @@ def cohort(model, reference: Pgmpy, report: Report, n: int, sample: int, repeat:
         ]
     )
     rng.shuffle(picked)
-    evidence = {i: hard_evidence(model, frame.iloc[i]) for i in picked}
+    from omsbayes.settings import frame_with_settings
+
+    with_setting = frame_with_settings(model.spec, frame)  # pgmpy gets each row's setting as evidence too
+    evidence = {i: hard_evidence(model, with_setting.iloc[i]) for i in picked}
 
     cold_model = omsbayes.load_model()
     _ = cold_model.tables
@@ -421,7 +432,10 @@ def registry(model, reference: Pgmpy, agrum: PyAgrum, report: Report, n: int, sa
     print(f"  {len(patterns):,} distinct evidence patterns among {n:,} rows; observed findings and tests per row: "
           f"median {observed.median():.0f} of {len(model.findings + model.tests)}, plus the age")
     picked = np.random.default_rng(11).choice(n, size=min(sample, n), replace=False)
-    evidence = {int(i): hard_evidence(model, frame.iloc[int(i)]) for i in picked}
+    from omsbayes.settings import frame_with_settings
+
+    with_setting = frame_with_settings(model.spec, frame)  # the references get each row's setting as evidence too
+    evidence = {int(i): hard_evidence(model, with_setting.iloc[int(i)]) for i in picked}
 
     cold_model = omsbayes.load_model()
     _ = cold_model.tables

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .errors import EvidenceError, did_you_mean
@@ -183,9 +184,20 @@ def frame_with_settings(spec: ModelSpec, frame: pd.DataFrame, setting: str | Non
     pandas.DataFrame
         ``frame`` itself for a model without settings, else a copy without the
         ``setting`` column and with the settings' evidence columns filled in.
-    """
-    from .evidence import age_to_bin
 
+    Raises
+    ------
+    EvidenceError
+        As :func:`resolve_setting`, or for a row whose own columns contradict
+        its setting; the message names the first such row.
+
+    Notes
+    -----
+    Rows are grouped by what decides their setting (its name, the age bin,
+    whether the onset is chronic, and the selection variables they give), so
+    each distinct key is resolved once and its columns are assigned to the
+    whole group; a 100,000-row cohort has a few dozen keys.
+    """
     if not isinstance(frame, pd.DataFrame):
         return frame  # diagnose_batch says what it needs
     if not spec.settings:
@@ -193,38 +205,99 @@ def frame_with_settings(spec: ModelSpec, frame: pd.DataFrame, setting: str | Non
             raise EvidenceError(f"diagnose_batch: model {spec.name!r} defines no settings; drop the setting.")
         return frame
     out = frame.copy()
-    named = out.pop(SETTING_KEY) if SETTING_KEY in out.columns else pd.Series(None, index=out.index, dtype=object)
-    named = named.astype(object).where(named.notna(), setting)
-    ages = out["age"] if "age" in out.columns else pd.Series(None, index=out.index, dtype=object)
-    onset = out["onset"] if "onset" in out.columns else pd.Series(None, index=out.index, dtype=object)
-    keys = {}
-    for idx, (name, age, on) in enumerate(zip(named.tolist(), ages.tolist(), onset.tolist())):
-        on = on if isinstance(on, str) else None
-        name = name if isinstance(name, str) else None
-        age_bin = None
-        if age is not None and not (pd.api.types.is_scalar(age) and pd.isna(age)):
-            try:
-                age_bin = age_to_bin(age, spec.age_states, spec.age_bins_years, "diagnose_batch")
-            except EvidenceError:
-                age_bin = None  # the batch checks ages itself, with the row named
-        given = {v: out.iloc[idx][v] for v in spec.selection if v in out.columns and pd.notna(out.iloc[idx][v])}
-        key = (name, age_bin, on == "chronic", tuple(sorted(given.items())))
-        if key not in keys:
-            ev = {**given, **({"onset": "chronic"} if on == "chronic" else {})}
-            if name is not None:
-                ev[SETTING_KEY] = name
-            try:
-                _, expanded = resolve_setting(spec, ev, age_bin, "diagnose_batch")
-            except EvidenceError as err:
-                raise EvidenceError(f"Row {frame.index[idx]!r}: {err}") from None
-            keys[key] = {k: v for k, v in expanded.items() if k != "onset" or on != "chronic"}
-        for var, state in keys[key].items():
-            if var not in out.columns:
-                out[var] = None
-            current = out.iat[idx, out.columns.get_loc(var)]
-            if pd.notna(current) and current != state:
-                raise EvidenceError(
-                    f"Row {frame.index[idx]!r}: its setting means {var}={state}, but the row gives {var}={current!r}."
-                )
-            out.iat[idx, out.columns.get_loc(var)] = state
+    n = len(out)
+    named = out.pop(SETTING_KEY).to_numpy(dtype=object) if SETTING_KEY in out.columns else np.full(n, None, dtype=object)
+    named = np.where(pd.isna(named), setting, named)
+    name_codes, names = _factorize(named)
+    names = [v if isinstance(v, str) else None for v in names]  # as the row loop read them: not a name, no name
+    name_codes = np.where(name_codes >= 0, name_codes, len(names))
+    names.append(None)
+    age_codes = _age_bins(spec, out)
+    onset_codes, onsets = _factorize(_column(out, "onset"))
+    chronic = np.array([isinstance(v, str) and v == "chronic" for v in onsets] + [False], dtype=bool)[onset_codes]
+    given_vars = [v for v in spec.selection if v in out.columns]
+    given = {v: _column(out, v) for v in given_vars}
+    codes = np.stack([name_codes, age_codes, chronic.astype(np.intp)] + [_factorize(given[v])[0] for v in given_vars], axis=1)
+    keys, first, group = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    group = group.reshape(-1)
+    members = np.split(np.argsort(group, kind="stable"), np.cumsum(np.bincount(group, minlength=len(keys)))[:-1])
+    errors: list[tuple[int, str]] = []  # (row position, message): the first row of the frame is reported
+    assign: dict[str, dict[str, list[np.ndarray]]] = {}  # variable -> state -> rows given it by their setting
+    for number in range(len(keys)):
+        row = int(first[number])
+        ev = {v: given[v][row] for v in given_vars if not _is_na(given[v][row])}
+        if chronic[row]:
+            ev["onset"] = "chronic"
+        if names[name_codes[row]] is not None:
+            ev[SETTING_KEY] = names[name_codes[row]]
+        try:
+            _, expanded = resolve_setting(spec, ev, spec.age_states[age_codes[row]] if age_codes[row] >= 0 else None, "diagnose_batch")
+        except EvidenceError as err:
+            errors.append((row, str(err)))
+            continue
+        for var, state in expanded.items():
+            if not (var in ev and ev[var] == state):  # else the row gives it already (its onset, selection variables)
+                assign.setdefault(var, {}).setdefault(state, []).append(members[number])
+    columns = {}
+    for var, by_state in assign.items():
+        current = _column(out, var)
+        for state, parts in by_state.items():
+            rows = np.sort(np.concatenate(parts))
+            cells = current[rows]
+            clash = np.flatnonzero(~pd.isna(cells))
+            clash = clash[np.array([cells[i] != state for i in clash], dtype=bool)]
+            if len(clash):
+                row = int(rows[clash[0]])
+                errors.append((row, f"its setting means {var}={state}, but the row gives {var}={current[row]!r}."))
+            current[rows] = state
+        columns[var] = current
+    if errors:
+        row, message = min(errors, key=lambda e: e[0])
+        raise EvidenceError(f"Row {frame.index[row]!r}: {message}")
+    for var, current in columns.items():
+        out[var] = current  # object cells: states written into a numeric column stay as they are
     return out
+
+
+def _is_na(value) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column's cells as a new object array (all None when the frame has no such column)."""
+    if name not in frame.columns:
+        return np.full(len(frame), None, dtype=object)
+    return frame[name].to_numpy(dtype=object, copy=True)
+
+
+def _factorize(values: np.ndarray) -> tuple[np.ndarray, list]:
+    """Integer codes of an object array's distinct cells (-1 for missing ones) and the distinct cells."""
+    try:
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        return codes, list(uniques)
+    except TypeError:  # unhashable cells (encode_cohort reports them): each row its own key
+        return np.arange(len(values)), list(values)
+
+
+def _age_bins(spec: ModelSpec, frame: pd.DataFrame) -> np.ndarray:
+    """Each row's age bin as its index in ``spec.age_states`` (-1: unknown, or invalid, which encode_cohort reports).
+
+    An age is read as :func:`omsbayes.batch.encode_cohort` reads it: a number
+    of years, a number written as text, or a bin's name; each distinct cell once.
+    """
+    from .evidence import age_to_bin
+
+    codes, uniques = _factorize(_column(frame, "age"))
+    bins = []
+    for age in uniques:
+        if isinstance(age, str):
+            if age in spec.age_states:
+                bins.append(spec.age_states.index(age))
+                continue
+            age = pd.to_numeric(age, errors="coerce")
+        try:
+            bins.append(spec.age_states.index(age_to_bin(age, spec.age_states, spec.age_bins_years, "diagnose_batch")))
+        except EvidenceError:
+            bins.append(-1)
+    bins.append(-1)  # missing ages (code -1)
+    return np.asarray(bins, dtype=np.intp)[codes]
