@@ -48,6 +48,10 @@ from omsbayes.tables import build_tables
 from omsbayes.uncertainty_draws import draw_parameters
 
 MiB = 2**20
+#: The workloads, in the order they run (``--only`` picks some).
+WORKLOADS = ["one_case", "registry", "diagnose", "cohort", "uncertainty", "sensitivity"]
+#: Largest size of the tables of all draws at once when the uncertainty workload times its parts.
+PARTS_BYTES = 2 * 2**30
 
 #: Observed variables of each cohort pattern (conditions are never observed: they are diagnosed).
 PATTERNS = {
@@ -534,22 +538,27 @@ def uncertainty(model, reference: Pgmpy, report: Report, draws: int, repeat: int
     twenty = lambda: [reference.query(ev.hard) for _ in range(20)]  # noqa: E731
     relevant = model.engine.network.ancestors(set(likelihoods) | set(queries))
     needed = [v for v in model.variables if v in relevant]
-    parameters = draw_parameters(model, draws, 0)
+    # the parts are timed on all draws at once, so on a large model only on as many draws as fit in
+    # PARTS_BYTES (model 2.0's tables take ~40 MiB a draw: 2,000 at once ran out of 24 GB); model.uncertainty
+    # itself takes its draws in bounded chunks and is timed on every draw below
+    per_draw = sum(model.tables[v].nbytes for v in needed)
+    part_draws = int(min(draws, max(1, PARTS_BYTES // per_draw)))
+    parameters = draw_parameters(model, part_draws, 0)
     tables = build_tables(model.spec, parameters, model.references, variables=needed)
     t_engine, ref = paired(lambda: model.engine.run(likelihoods, queries, tables=tables), twenty, repeat)
-    t_draw = median_time(lambda: draw_parameters(model, draws, 0), repeat)
+    t_draw = median_time(lambda: draw_parameters(model, part_draws, 0), repeat)
     t_build = median_time(lambda: build_tables(model.spec, parameters, model.references, variables=needed), repeat)
     print(
-        f"  parts: draw parameters {fmt_time(t_draw)}, build the {len(needed)} tables needed {fmt_time(t_build)} "
-        f"(all draws at once), one batched engine run {fmt_time(t_engine)} ({fmt_time(t_engine / draws)} per draw); "
-        f"20 pgmpy queries {fmt_time(ref)}"
+        f"  parts on {part_draws:,} draws at once ({per_draw / MiB:.1f} MiB of tables a draw): draw parameters "
+        f"{fmt_time(t_draw)}, build the {len(needed)} tables needed {fmt_time(t_build)}, one batched engine run "
+        f"{fmt_time(t_engine)} ({fmt_time(t_engine / part_draws)} per draw); 20 pgmpy queries {fmt_time(ref)}"
     )
     peak_engine = peak_memory(lambda: model.engine.run(likelihoods, queries, tables=tables))
     print(
         f"  peak traced memory of the engine run: {peak_engine:.1f} MiB (the tables of all draws: "
         f"{sum(t.nbytes for t in tables.values()) / MiB:.1f} MiB)"
     )
-    report.add(f"uncertainty, {draws:,} draws: one engine run", t_engine, ref, "20 queries", "< 20 queries", t_engine.wall < ref.wall)
+    report.add(f"uncertainty, {part_draws:,} draws: one engine run", t_engine, ref, "20 queries", "< 20 queries", t_engine.wall < ref.wall)
     if hasattr(model, "uncertainty"):
         call = lambda: model.uncertainty(case.evidence, age=case.age_years, draws=draws, rng=0, progress=False)  # noqa: E731
         public, ref = paired(call, twenty, repeat)
@@ -599,7 +608,16 @@ def sensitivity(model, reference: Pgmpy, report: Report, repeat: int) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer cases and repeats (a smoke run)")
+    parser.add_argument(
+        "--only",
+        metavar="NAMES",
+        help=f"comma-separated workloads to run (default all): {', '.join(WORKLOADS)}",
+    )
     args = parser.parse_args(argv)
+    chosen = WORKLOADS if args.only is None else [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = [w for w in chosen if w not in WORKLOADS]
+    if unknown or not chosen:
+        parser.error(f"--only takes workloads among {', '.join(WORKLOADS)}; got {args.only!r}")
     n, sample, draws, repeat = (2000, 40, 500, 2) if args.quick else (10_000, 200, 2000, 4)
     registry_n = 10_000 if args.quick else 100_000
 
@@ -626,12 +644,16 @@ def main(argv: list[str] | None = None) -> int:
     model.diagnose_batch(registry_cohort(model, 10, np.random.default_rng(0)))  # numba: load (or compile) the kernel once
     report = Report()
     start = time.perf_counter()
-    one_case(model, reference, report, repeat)
-    registry(model, reference, agrum, report, registry_n, sample, repeat)
-    diagnose_calls(model, reference, report, repeat)
-    cohort(model, reference, report, n, sample, repeat)
-    uncertainty(model, reference, report, draws, repeat)
-    sensitivity(model, reference, report, repeat)
+    runs = {
+        "one_case": lambda: one_case(model, reference, report, repeat),
+        "registry": lambda: registry(model, reference, agrum, report, registry_n, sample, repeat),
+        "diagnose": lambda: diagnose_calls(model, reference, report, repeat),
+        "cohort": lambda: cohort(model, reference, report, n, sample, repeat),
+        "uncertainty": lambda: uncertainty(model, reference, report, draws, repeat),
+        "sensitivity": lambda: sensitivity(model, reference, report, repeat),
+    }
+    for name in chosen:
+        runs[name]()
     print(f"\nload average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"\n== Summary (ratios are pgmpy time / omsbayes time, measured in this run; total {fmt_time(time.perf_counter() - start)}) ==")
     report.print()
