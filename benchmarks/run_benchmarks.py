@@ -45,6 +45,7 @@ from omsbayes.batch import distinct_rows, encode_cohort
 from omsbayes.engine import CompiledEngine
 from omsbayes.engine.pgmpy_adapter import import_pgmpy
 from omsbayes.tables import build_tables
+from omsbayes.export import to_pyagrum
 from omsbayes.uncertainty_draws import draw_parameters
 
 MiB = 2**20
@@ -186,8 +187,8 @@ class Pgmpy:
 class PyAgrum:
     """pyAgrum's LazyPropagation (exact, junction tree, C++) on the model's tables, one object reused.
 
-    The network is built from the tables directly (as tests/test_pyagrum.py
-    does): model 2.0's exports take minutes to write. The conditions are its
+    The network is built from the tables directly (``omsbayes.export.to_pyagrum``):
+    model 2.0's exports take minutes to write. The conditions are its
     targets, so it computes only their posteriors, as pgmpy is asked to.
     """
 
@@ -197,18 +198,7 @@ class PyAgrum:
             import pyagrum
 
         self.model = model
-        bn = pyagrum.BayesNet(model.name)
-        for name in model.variables:
-            bn.add(pyagrum.LabelizedVariable(name, name, list(model.states(name))))
-        for name in model.variables:
-            for parent in model.parents(name):
-                bn.addArc(parent, name)
-        for name in model.variables:
-            cpt = bn.cpt(name)
-            family = [name, *model.parents(name)]
-            axes = list(reversed(cpt.names))  # C order over these = pyAgrum's order (first variable fastest)
-            cpt.fillWith(np.transpose(model.tables[name], [family.index(a) for a in axes]).ravel().tolist())
-        self.network = bn
+        self.network = to_pyagrum(model)
         self.inference = pyagrum.LazyPropagation(self.network)
         self.inference.setTargets(set(model.conditions))
         self.version = pyagrum.__version__

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import pytest
 
-from omsbayes.export import FORMATS, uai_order
+from omsbayes.export import FORMATS, to_pyagrum, uai_order
 
 with warnings.catch_warnings():
     # pyAgrum's SWIG bindings warn at import (DeprecationWarning: builtin type SwigPyPacked has no
@@ -35,19 +35,8 @@ def exported(tiny, tmp_path_factory):
 
 
 def agrum_from_tables(model):
-    """The model as a pyAgrum BayesNet, built from its tables (pyAgrum stores a CPT's first variable fastest)."""
-    bn = gum.BayesNet(model.name)
-    for name in model.variables:
-        bn.add(gum.LabelizedVariable(name, name, list(model.states(name))))
-    for name in model.variables:
-        for parent in model.parents(name):
-            bn.addArc(parent, name)
-    for name in model.variables:
-        cpt = bn.cpt(name)
-        family = [name, *model.parents(name)]
-        axes = list(reversed(cpt.names))  # C order over these = pyAgrum's order
-        cpt.fillWith(np.transpose(model.tables[name], [family.index(a) for a in axes]).ravel().tolist())
-    return bn
+    """The model as a pyAgrum BayesNet, built from its tables."""
+    return to_pyagrum(model)
 
 
 @pytest.fixture(scope="module")
