@@ -47,8 +47,10 @@ import numpy as np
 import pandas as pd
 
 from .cases import Case, CaseSet
-from .errors import CaseFileError
+from .errors import CaseFileError, EvidenceError
+from .evidence import check_integer
 from .provenance import Provenance, provenance_of
+from .uncertainty_draws import check_rng
 
 if TYPE_CHECKING:  # pragma: no cover
     from .model import DiagnosticModel
@@ -160,6 +162,12 @@ class Evaluation:
             ``log_loss``): ``value`` (as in :attr:`summary`), ``low``, ``high``
             and ``se`` (the bootstrap standard error).
 
+        Raises
+        ------
+        EvidenceError
+            For ``draws`` below 1, a ``level`` outside (0, 1) or a seed that is
+            not an integer >= 0, a Generator or None.
+
         Examples
         --------
         >>> import omsbayes
@@ -168,9 +176,9 @@ class Evaluation:
         >>> bool(table.loc["top1", "low"] <= result.summary["top1"] <= table.loc["top1", "high"])
         True
         """
-        _check_resampling(draws, level)
+        rng = _resampling(draws, seed, level, "Evaluation.intervals")
         values = _per_case_values(self.cases)
-        stats = _resampled_means(values[None], draws, np.random.default_rng(seed))[0]
+        stats = _resampled_means(values[None], draws, rng)[0]
         lo, hi = np.quantile(stats, [(1 - level) / 2, (1 + level) / 2], axis=0)
         return pd.DataFrame(
             {"value": values.mean(axis=0), "low": lo, "high": hi, "se": stats.std(axis=0, ddof=1) if draws > 1 else np.nan},
@@ -392,13 +400,15 @@ def compare_evaluations(
     ------
     CaseFileError
         If the two evaluations share no case id.
+    EvidenceError
+        For bad ``draws``, ``level`` or ``seed`` (as :meth:`Evaluation.intervals`).
     """
-    _check_resampling(draws, level)
+    rng = _resampling(draws, seed, level, "compare_evaluations")
     shared = before.cases.index.intersection(after.cases.index, sort=False)
     if len(shared) == 0:
         raise CaseFileError("compare_evaluations: the two evaluations share no case id; evaluate both on the same cases.")
     pair = np.stack([_per_case_values(before.cases.loc[shared]), _per_case_values(after.cases.loc[shared])])
-    stats = _resampled_means(pair, draws, np.random.default_rng(seed))
+    stats = _resampled_means(pair, draws, rng)
     diff = stats[1] - stats[0]
     lo, hi = np.quantile(diff, [(1 - level) / 2, (1 + level) / 2], axis=0)
     sign = np.array([-1.0 if m in _LOWER_IS_BETTER else 1.0 for m in _PER_CASE])
@@ -417,11 +427,13 @@ def compare_evaluations(
     )
 
 
-def _check_resampling(draws, level) -> None:
-    if isinstance(draws, bool) or not isinstance(draws, (int, np.integer)) or draws < 1:
-        raise ValueError(f"draws must be an integer >= 1; got {draws!r}.")
+def _resampling(draws, seed, level, what: str) -> np.random.Generator:
+    """The generator of a bootstrap, after checking its arguments (EvidenceError naming the one at fault)."""
+    check_integer(draws, "draws", what, minimum=1)
     if isinstance(level, bool) or not isinstance(level, (int, float)) or not 0 < level < 1:
-        raise ValueError(f"level must be a number strictly between 0 and 1; got {level!r}.")
+        raise EvidenceError(f"The 'level' parameter of {what} must be a number strictly between 0 and 1. Got {level!r} instead.")
+    check_rng(seed, what)
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
 def _per_case_values(cases: pd.DataFrame) -> np.ndarray:

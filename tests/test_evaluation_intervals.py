@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from omsbayes import CaseFileError
+from omsbayes import CaseFileError, EvidenceError
 from omsbayes.evaluation import Evaluation, compare_evaluations
 
 
@@ -87,10 +87,19 @@ def test_compare_pairs_cases_by_id_not_by_position():
         compare_evaluations(before, _evaluation([1], [0.1], ids=["z"]))
 
 
-@pytest.mark.parametrize("options, message", [({"draws": 0}, "draws must be an integer >= 1"), ({"level": 1.0}, "level must be")])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"draws": 0}, r"'draws' parameter of Evaluation.intervals must be an integer >= 1"),
+        ({"level": 1.0}, r"'level' parameter of Evaluation.intervals must be a number strictly between 0 and 1"),
+        ({"seed": -1}, r"'rng' parameter of Evaluation.intervals must be a seed"),
+    ],
+)
 def test_bad_resampling_options_are_named(options, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(EvidenceError, match=message):
         _evaluation([1, 0], [0.1, 0.2]).intervals(**options)
+    with pytest.raises(ValueError):  # EvidenceError is a ValueError
+        compare_evaluations(_evaluation([1], [0.1]), _evaluation([1], [0.1]), **options)
 
 
 def test_cli_prints_and_exports_the_intervals():
