@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from .engine import cases_arrays, posterior_arrays, prior_arrays
+from .engine import cases_arrays, diagnosis_arrays, posterior_arrays, prior_arrays
 from .evidence import NormalizedEvidence
 from .provenance import Provenance, provenance_of
 
@@ -446,13 +446,23 @@ class Diagnosis:
         )
 
 
-def _no_listed_condition(model: DiagnosticModel, ev: NormalizedEvidence, log_pe: float, arrays) -> tuple[float, pd.Series]:
-    """P(every ranked condition absent | e) = P(e, all absent) / P(e), and each residual's posterior."""
+def _no_listed_condition(
+    model: DiagnosticModel, ev: NormalizedEvidence, log_pe: float, arrays, none: float | None = None
+) -> tuple[float, pd.Series]:
+    """P(every ranked condition absent | e) = P(e, all absent) / P(e), and each residual's posterior.
+
+    ``none``, where given, is that probability from the run that gave ``arrays``.
+    """
+    residuals = model.residual_conditions
     residual = pd.Series(
-        {model.label(r): float(arrays[r][1]) for r in model.residual_conditions}, name="posterior", dtype=float
+        np.array([arrays[r][1] for r in residuals], dtype=float),
+        index=_condition_index(tuple(model.label(r) for r in residuals)),
+        name="posterior",
     )
     if any(ev.hard.get(c) == "present" for c in model.conditions):
         return 0.0, residual
+    if none is not None:
+        return none, residual
     hard = {**ev.hard, **{c: "absent" for c in model.conditions}}
     none_ev = NormalizedEvidence(
         hard=hard,
@@ -496,7 +506,7 @@ def diagnose(model: DiagnosticModel, evidence: Mapping | None, age: float | None
     ev = model.normalize(evidence, age, what="diagnose")
     conditions = model.conditions
     residuals = model.residual_conditions
-    arrays, log_pe = posterior_arrays(model, conditions + residuals, ev)
+    arrays, log_pe, none = diagnosis_arrays(model, conditions + residuals, ev)
     index = _condition_index(tuple(conditions))
     posterior = pd.Series([float(arrays[c][1]) for c in conditions], index=index, name="posterior")
     # the prior is P(condition | age, setting): before any finding, in the reference class of the query
@@ -511,7 +521,7 @@ def diagnose(model: DiagnosticModel, evidence: Mapping | None, age: float | None
     prior_of, _ = prior_arrays(model, conditions, prior_ev)
     prior = pd.Series([float(prior_of[c][1]) for c in conditions], index=index, name="prior")
     labels = _labels(tuple(conditions), tuple(model.label(c) for c in conditions)).copy()
-    no_listed, residual = _no_listed_condition(model, ev, log_pe, arrays) if residuals else (None, None)
+    no_listed, residual = _no_listed_condition(model, ev, log_pe, arrays, none) if residuals else (None, None)
     return Diagnosis(
         no_listed_condition=no_listed,
         residual=residual,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..evidence import NormalizedEvidence
     from ..model import DiagnosticModel
 
-__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays", "prior_arrays", "cases_arrays"]
+__all__ = ["CompiledEngine", "EngineResult", "Network", "run_query", "posterior_arrays", "diagnosis_arrays", "prior_arrays", "cases_arrays"]
 
 
 def posterior_arrays(
@@ -47,7 +47,7 @@ def posterior_arrays(
     fast = _from_universal(model, hard, soft, plain_queries) if engine == "compiled" and not soft_queries else None
     likelihoods = evidence.likelihoods(model.state_map) if fast is None else {}
     if fast is not None:
-        out, log_pe = fast
+        out, log_pe, _ = fast
     elif engine == "compiled":
         result = model.engine.run(likelihoods, plain_queries)
         log_pe = float(result.log_evidence[0])
@@ -86,10 +86,13 @@ def posterior_arrays(
     return out, log_pe
 
 
-def _from_universal(model, hard, soft, queries) -> tuple[dict[str, np.ndarray], float] | None:
-    """Posteriors of conditions for one case straight from the universal program (None if it cannot answer)."""
+def _from_universal(model, hard, soft, queries) -> tuple[dict[str, np.ndarray], float, float] | None:
+    """Posteriors of conditions for one case straight from the universal program (None if it cannot answer).
+
+    The third value is P(no condition present | e), a by-product of the same run.
+    """
     universal = model.engine.universal()
-    if universal is None or not all(q in universal.query_number for q in queries):
+    if universal is None or not all(universal.answers(q) for q in queries):
         return None
     states = {v: model.state_map[v].index(s) for v, s in hard.items()}
     scaled, log_scale = {}, 0.0
@@ -99,10 +102,37 @@ def _from_universal(model, hard, soft, queries) -> tuple[dict[str, np.ndarray], 
         if top <= 0:
             return None  # impossible evidence: the general path names it
         scaled[v], log_scale = lam / top, log_scale + math.log(top)
-    marginals, log_z, done = universal.marginals(states, scaled, 1, queries)
+    marginals, log_z, done, none = universal.marginals_and_none(states, scaled, 1, queries)
     if not done[0]:
         return None
-    return {v: marginals[v][0] for v in queries}, float(log_z[0]) + log_scale
+    return {v: marginals[v][0] for v in queries}, float(log_z[0]) + log_scale, float(none[0])
+
+
+def diagnosis_arrays(
+    model: DiagnosticModel, variables: list[str], evidence: NormalizedEvidence
+) -> tuple[dict[str, np.ndarray], float, float | None]:
+    """:func:`posterior_arrays` and P(none of the model's conditions present | e), from one run where it can.
+
+    The third value is None where the universal program cannot answer (a
+    soft-evidence query, a model too large for it, a P(e) too small for
+    it): the caller then computes it as P(e, all absent) / P(e).
+    """
+    hard, soft = evidence.hard, evidence.soft
+    queries = [v for v in variables if v not in hard]
+    if not any(v in soft for v in queries):
+        fast = _from_universal(model, hard, soft, queries)
+        if fast is not None:
+            out, log_pe, none = fast
+            if set(model.engine.universal().queries) != set(model.conditions):
+                none = None  # the program's "none" is over other variables than the ranked conditions
+            for v in variables:
+                if v in hard:
+                    vec = np.zeros(len(model.states(v)))
+                    vec[model.states(v).index(hard[v])] = 1.0
+                    out[v] = vec
+            return out, log_pe, none
+    out, log_pe = posterior_arrays(model, variables, evidence)
+    return out, log_pe, None
 
 
 def prior_arrays(

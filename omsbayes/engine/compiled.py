@@ -52,7 +52,6 @@ J ACM 2003;50(3):280-305.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -63,6 +62,7 @@ import numpy as np
 import opt_einsum
 
 from .joint import JointProgram, LruCache, build_joint
+from .threads import blas_threads as _blas_threads
 from .universal import UNIVERSAL_LIMIT, UniversalProgram, build_universal
 
 __all__ = [
@@ -1111,25 +1111,6 @@ class CompiledEngine:
         ]
         return _concatenate(parts, queries, order=np.argsort(np.concatenate([high, low])))
 
-
-_CONTROLLER: list = []
-
-
-def _blas_threads(limit: int | None):
-    """A context limiting the BLAS threads (threadpoolctl, when installed; otherwise nothing)."""
-    if limit is None:
-        return contextlib.nullcontext()
-    if not _CONTROLLER:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn, a pgmpy dependency
-            _CONTROLLER.append(None)
-        else:
-            _CONTROLLER.append(ThreadpoolController())
-    controller = _CONTROLLER[0]
-    if controller is None:  # pragma: no cover
-        return contextlib.nullcontext()
-    return controller.limit(limits=limit, user_api="blas")
 
 
 def _scatter(g: np.ndarray, index: np.ndarray, leaf: _TableLeaf, table_shape: tuple[int, ...], batch: int) -> np.ndarray:

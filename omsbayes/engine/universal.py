@@ -25,15 +25,30 @@ The structure is read from the network, never assumed:
 
 Evidence on a query is a leaf too: an indicator table over its two states.
 
-The enumeration is a numba kernel over blocks of rows. Within a block, for
-each outer configuration and each tile of ``2^b`` configurations of the
-conditions, every leaf's table entries are gathered once into contiguous
-vectors; each row then multiplies its prior tile by the vectors of its
-observed entries and folds the product into ``P(e)`` and ``P(Q_j present, e)``
-(``3 * 2^b`` additions per tile). Exact up to rounding: only sums and products
-of the tables' own numbers are formed. All factors are at most 1 (likelihoods
-are scaled to a largest entry of 1), so a product can only underflow if
-``P(e)`` itself is tiny: rows whose ``P(e)`` is below :data:`_Z_FLOOR` are
+The enumeration is a numba kernel over blocks of rows. The configurations of
+the conditions are visited by *level*, the number of conditions present
+(``C(nq, k)`` configurations at level ``k``), in tiles of at most
+:data:`_TILE`. Within a block, for each outer configuration and each tile,
+every leaf's table entries are gathered once into contiguous vectors; each
+row multiplies its prior tile by the vectors of its observed entries, and the
+block's tiles are folded into ``P(e)``, ``P(Q_j present, e)``, the mass of
+each outer configuration and, at level 0, the mass with no condition
+present, four rows at a time.
+
+Stopping by level: the conditions are rare, so the prior mass above a level
+falls fast (on the bundled model about 1e-13 of an age bin's mass lies above
+four conditions present, 1e-17 above five). Every factor of a row is at
+most 1 (likelihoods are scaled to a largest entry of 1), so the levels not
+yet visited can add at most their prior mass (their *tail*, computed with
+the prior) to P(e) and to each ``P(Q_j, e)``. After each level, an outer
+configuration of a row is done once its weighted tail is at most 1/k (k: the
+row's possible outer configurations) of both :data:`TAIL_TOLERANCE` times the
+row's P(e) so far and :data:`RELATIVE_TOLERANCE` times its smallest nonzero
+``P(Q_j, e)`` so far: each posterior is then within 1e-15 of the full
+enumeration's and within a relative 2e-10 of itself, and P(e) low by at most
+a fraction 1e-15; ``tolerance = 0`` enumerates everything. Only sums and
+products of the tables' own numbers are formed. A product can only underflow
+if ``P(e)`` itself is tiny: rows whose ``P(e)`` is below :data:`_Z_FLOOR` are
 reported as not done and the engine recomputes them by contraction (with
 rescaling), which also names impossible evidence.
 """
@@ -44,26 +59,35 @@ import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import numpy as np
 import opt_einsum
 
 from .joint import LruCache
 
-__all__ = ["UniversalProgram", "build_universal", "UNIVERSAL_LIMIT"]
+__all__ = ["UniversalProgram", "UniversalRun", "TAIL_TOLERANCE", "INDEX_BYTES_LIMIT", "build_universal", "UNIVERSAL_LIMIT"]
 
 #: Largest enumeration (outer configurations x configurations of the conditions) compiled into one program;
-#: larger models run pattern by pattern. Measured on the bundled model (2 cores): a row costs about 0.085 ns
-#: per configuration and observed table, linearly (3.6 us with a known age, 18.8 us without: 6 times the
-#: configurations). At this bound (e.g. 18 conditions, 6 age bins, 2 binary outer causes) a row with a known
-#: age and a dozen findings takes about 1 ms, still well below a contraction of such a network; one prior
-#: (per evidence on the summed-out variables) then takes 64 MiB, and a call stacks as many as fit the
-#: prior cache's bound (at least one).
+#: larger models run pattern by pattern. Measured on the bundled model (2 vCPUs, 2026-12-03): a row of the
+#: registry cohort (its age and ~10 findings and tests) stops after four or five conditions present and takes
+#: about 55 us; the full enumeration (``tolerance = 0``) about 0.6 ms. One prior (per evidence on the summed-out
+#: variables) takes 8 bytes per configuration, and a call stacks as many as fit the prior cache's bound.
 UNIVERSAL_LIMIT = 2**23
+#: Bytes the program's index arrays (each leaf's table offset and each condition's indicator per configuration
+#: of the conditions) may take: 20 MiB on the bundled model; a model past it runs pattern by pattern.
+INDEX_BYTES_LIMIT = 512 * 2**20
 #: Rows whose P(e) is below this are left to the contraction (an intermediate may have lost digits).
 _Z_FLOOR = 1e-280
-#: log2 of the tile of condition configurations handled at once (its gathered tables stay in cache).
-_TILE_BITS = 10
+#: Configurations of the conditions handled at once (their gathered tables stay in cache).
+_TILE = 1024
+#: A row's enumeration stops at the end of a level (a number of conditions present) once the prior mass of
+#: the levels left, which bounds what they could add, is at most this fraction of its P(e) so far (each
+#: posterior is then within this of the full enumeration's; 0: enumerate until nothing is left) ...
+TAIL_TOLERANCE = 1e-15
+#: ... and at most this fraction of its smallest nonzero P(Q_j present, e) so far: every posterior is then
+#: also within twice this of itself, relatively (the odds of a rare condition, ratios of small posteriors).
+RELATIVE_TOLERANCE = 1e-10
 #: Rows per block of the kernel: the gathered tiles are shared by a block's rows.
 _BLOCK_ROWS = 256
 #: Bytes of priors (one per distinct evidence on the summed-out variables) kept per program.
@@ -76,6 +100,21 @@ _LAUNCH = threading.Lock()
 _FORKED = [False]
 if hasattr(os, "register_at_fork"):  # pragma: no branch - POSIX
     os.register_at_fork(after_in_child=lambda: _FORKED.__setitem__(0, True))
+
+
+class UniversalRun(NamedTuple):
+    """What :meth:`UniversalProgram.run` gives per row."""
+
+    #: ``(B, nq)``: P(query present | e).
+    present: np.ndarray
+    #: ``(B, n_outer)``: P(outer configuration | e).
+    outer: np.ndarray
+    #: ``(B,)``: P(no query present | e).
+    none: np.ndarray
+    #: ``(B,)``: log P(e) (of the likelihoods as given).
+    log_z: np.ndarray
+    #: ``(B,)`` bool: False for rows whose P(e) is too small to trust here (recompute them).
+    done: np.ndarray
 
 
 class UniversalProgram:
@@ -119,7 +158,8 @@ class UniversalProgram:
         nq = len(self.queries)
         self.nq = nq
         self.size = self.n_outer * 2**nq
-        self.bits = min(nq, _TILE_BITS)
+        self.tolerance = TAIL_TOLERANCE
+        self.relative_tolerance = RELATIVE_TOLERANCE
         # the leaves of the kernel: the real leaves, then one indicator per query (evidence on a condition)
         kernel_leaves = [(v, tuple(network.parents[v]), np.asarray(tables[v], dtype=float)) for v in self.leaves]
         kernel_leaves += [(q, (q,), np.eye(2)) for q in self.queries]
@@ -131,23 +171,30 @@ class UniversalProgram:
         flat = [np.ascontiguousarray(t).reshape(-1) for _, _, t in kernel_leaves]
         self.leaf_base = np.array(np.cumsum([0] + [f.size for f in flat])[:-1], dtype=np.int64)
         self.tab = np.concatenate(flat) if flat else np.zeros(1)
-        size_lo, n_hi = 1 << self.bits, 1 << (nq - self.bits)
-        self.lo_idx = np.zeros((len(kernel_leaves), size_lo), dtype=np.int64)
-        self.hi_idx = np.zeros((len(kernel_leaves), self.n_outer, n_hi), dtype=np.int64)
-        lo, hi = np.arange(size_lo), np.arange(n_hi)
+        # configurations of the conditions in order of the number present (bit j: Q[j] present), level by level
+        configs = np.arange(2**nq, dtype=np.int64)
+        count = np.zeros(2**nq, dtype=np.int64)
+        for j in range(nq):
+            count += (configs >> j) & 1
+        self.order = np.argsort(count, kind="stable")
+        self.level_ptr = np.searchsorted(count[self.order], np.arange(nq + 2)).astype(np.int64)
+        present_bits = (self.order[:, None] >> np.arange(nq)[None, :]) & 1  # (2^nq, nq), in the kernel's order
+        # (nq + 1, 2^nq): 1 where Q[j] is present, then a row of ones (the kernel's fold is a matrix product)
+        self.bit_weight = np.ascontiguousarray(np.vstack([present_bits.T, np.ones(2**nq)]), dtype=float)
+        # where each configuration of the conditions, and each outer configuration, sits within a table's column
+        query_stride = np.zeros((len(kernel_leaves), nq), dtype=np.int64)
+        self.outer_off = np.zeros((len(kernel_leaves), self.n_outer), dtype=np.int64)
         outer_states = np.unravel_index(np.arange(self.n_outer), self.outer_shape) if self.outer else ()
         qbit = {q: j for j, q in enumerate(self.queries)}
         for k, (_, parents, table) in enumerate(kernel_leaves):
             strides = [math.prod(table.shape[2 + i :]) for i in range(len(parents))]
             for p, stride in zip(parents, strides):
                 if p in qbit:
-                    j = qbit[p]
-                    if j < self.bits:
-                        self.lo_idx[k] += ((lo >> j) & 1) * stride
-                    else:
-                        self.hi_idx[k] += (((hi >> (j - self.bits)) & 1) * stride)[None, :]
+                    query_stride[k, qbit[p]] = stride
                 else:
-                    self.hi_idx[k] += (outer_states[self.outer.index(p)] * stride)[:, None]
+                    self.outer_off[k] += outer_states[self.outer.index(p)] * stride
+        offset_type = np.int32 if int(self.leaf_npa.max(initial=1)) < 2**31 else np.int64
+        self.query_offset = np.ascontiguousarray((query_stride @ present_bits.T).astype(offset_type))
         # the prior over (outer, conditions) given evidence on the summed-out variables: one contraction
         interior = [v for v in network.variables if v not in leaf_set]
         symbol = {v: opt_einsum.get_symbol(i) for i, v in enumerate(interior)}
@@ -160,13 +207,28 @@ class UniversalProgram:
         self._priors = LruCache(_PRIOR_CACHE_BYTES)
 
     # -- priors ---------------------------------------------------------------
-    def prior(self, likelihoods: Sequence[np.ndarray]) -> np.ndarray:
-        """``P(outer, Q, upstream evidence)`` as ``(n_outer, 2^nq)``, for one likelihood per upstream variable."""
+    def prior(self, likelihoods: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """``P(outer, Q, upstream evidence)`` and its tails, for one likelihood per upstream variable.
+
+        Returns
+        -------
+        prior : numpy.ndarray
+            ``(n_outer, 2^nq)``, the configurations of the conditions in the
+            kernel's order (by the number present, :attr:`order`).
+        tail : numpy.ndarray
+            ``(n_outer, nq + 1)``: entry ``k`` is the prior mass of the
+            configurations with more than ``k`` conditions present.
+        """
         key = tuple(np.asarray(lam, dtype=float).tobytes() for lam in likelihoods)
         hit = self._priors.get(key)
         if hit is None:
-            hit = self._prior_expr(*self._interior_tables, *likelihoods).reshape(self.n_outer, -1)
-            self._priors.put(key, hit, hit.nbytes)
+            joint = self._prior_expr(*self._interior_tables, *likelihoods).reshape(self.n_outer, -1)
+            ordered = np.ascontiguousarray(joint[:, self.order])
+            per_level = np.add.reduceat(ordered, self.level_ptr[:-1], axis=1)  # (n_outer, nq + 1)
+            tail = np.zeros_like(per_level)
+            tail[:, :-1] = np.cumsum(per_level[:, :0:-1], axis=1)[:, ::-1]  # sums of the levels above each
+            hit = (ordered, tail)
+            self._priors.put(key, hit, ordered.nbytes + tail.nbytes)
         return hit
 
     def __getstate__(self):
@@ -198,12 +260,10 @@ class UniversalProgram:
 
         Returns
         -------
-        present : numpy.ndarray
-            ``(B, nq)``: P(query present | e).
-        log_z : numpy.ndarray
-            ``(B,)``: log P(e) (of the likelihoods as given).
-        done : numpy.ndarray
-            ``(B,)`` bool: False for rows whose P(e) is too small to trust here (recompute them).
+        UniversalRun
+            Each row's P(Q_j present | e), posterior of the outer
+            configurations, P(no query present | e), log P(e) and whether
+            it is done.
         """
         cards = self.cards
         coded = self._prior_codes(states, soft, batch)
@@ -220,8 +280,7 @@ class UniversalProgram:
                 shape = [1] * (len(self.outer) + 1)
                 shape[0], shape[i + 1] = batch, cards[v]
                 outer_w = (outer_w.reshape((batch,) + self.outer_shape) * lam.reshape(shape)).reshape(batch, self.n_outer)
-        prior, row_prior = self._row_priors(states, soft, batch, coded)
-        prior = np.ascontiguousarray(prior)
+        prior, tail, row_prior = self._row_priors(states, soft, batch, coded)
         # each row's observed state of every leaf (-1: none), and its likelihoods (compressed rows)
         hard = np.full((batch, len(self.leaf_number)), -1, dtype=np.int8)
         for v, s in states.items():
@@ -251,48 +310,85 @@ class UniversalProgram:
             soft_leaf_a, soft_lam_a = np.zeros(0, dtype=np.int64), np.zeros((0, self.max_card))
         # rows of the same outer evidence side by side: a block then skips the other outer configurations
         if self.n_outer > 1 and batch > 1:
-            code = np.where((outer_w != 0).sum(axis=1) == 1, outer_w.argmax(axis=1), self.n_outer)
-            perm = np.argsort(code.astype(np.int32), kind="stable").astype(np.int64)
+            nonzero = outer_w != 0
+            if self.n_outer <= 62:
+                code = nonzero @ (np.int64(1) << np.arange(self.n_outer, dtype=np.int64))
+            else:
+                code = np.unique(nonzero, axis=0, return_inverse=True)[1].reshape(-1)
+            perm = np.argsort(code, kind="stable").astype(np.int64)
         else:
             perm = np.arange(batch, dtype=np.int64)
         z = np.empty(batch)
         m = np.empty((batch, self.nq))
+        z_outer = np.empty((batch, self.n_outer))
+        z_none = np.zeros((batch, self.n_outer))
         args = (
-            perm, prior, row_prior, outer_w, self.tab, self.leaf_base, self.leaf_npa, self.leaf_cards,
-            self.lo_idx, self.hi_idx, hard, soft_ptr, soft_leaf_a, soft_lam_a, self.nq, self.bits,
+            perm, prior, tail, row_prior, outer_w, self.tab, self.leaf_base, self.leaf_npa, self.leaf_cards,
+            self.outer_off, self.query_offset, self.bit_weight, self.level_ptr, _TILE, hard, soft_ptr, soft_leaf_a,
+            soft_lam_a, float(self.tolerance), float(self.relative_tolerance),
         )
         from ._kernels import run_block, run_parallel  # numba compiles (or loads its cache) on first use
 
         if parallel and batch > _BLOCK_ROWS and not _FORKED[0]:
             with _LAUNCH:
-                run_parallel(*args, _BLOCK_ROWS, z, m)
+                run_parallel(*args, _BLOCK_ROWS, z, m, z_outer, z_none)
         else:
-            run_block(0, batch, *args, z, m)
+            run_block(0, batch, *args, z, m, z_outer, z_none)
         done = z >= _Z_FLOOR
         with np.errstate(divide="ignore"):
             log_z = np.log(z)
-        return m / np.where(done, z, 1.0)[:, None], log_z, done
+        scale = 1.0 / np.where(done, z, 1.0)
+        return UniversalRun(
+            m * scale[:, None], z_outer * scale[:, None], np.minimum(z_none.sum(axis=1) * scale, 1.0), log_z, done
+        )
 
-    def _by_prior_groups(self, states, soft, batch, codes, keys, per_call, parallel):
+    def _by_prior_groups(self, states, soft, batch, codes, keys, per_call, parallel) -> UniversalRun:
         """:meth:`run` on the rows of a few priors at a time (their stacked priors stay within the cache's bound)."""
-        present, log_z, done = np.empty((batch, self.nq)), np.empty(batch), np.empty(batch, dtype=bool)
+        out = UniversalRun(
+            np.empty((batch, self.nq)), np.empty((batch, self.n_outer)), np.empty(batch), np.empty(batch),
+            np.empty(batch, dtype=bool),
+        )
         for start in range(0, len(keys), per_call):
             rows = np.flatnonzero(np.isin(codes, keys[start : start + per_call]))
             part = self.run(
                 {v: _pick(s, rows, 1) for v, s in states.items()}, {v: _pick(lam, rows, 2) for v, lam in soft.items()},
                 len(rows), parallel,
             )
-            present[rows], log_z[rows], done[rows] = part
-        return present, log_z, done
+            for mine, theirs in zip(out, part):
+                mine[rows] = theirs
+        return out
+
+    def answers(self, var: str) -> bool:
+        """Whether :meth:`marginals` gives ``var``'s posterior (a query or an outer variable)."""
+        return var in self.query_number or var in self.outer
 
     def marginals(self, states, soft, batch: int, queries: Sequence[str]):
-        """:meth:`run` as ``({query: (B, 2) posterior}, log P(e), done)``; rows not done have zero marginals."""
-        present, log_z, done = self.run(states, soft, batch)
-        both = np.empty((batch, self.nq, 2))
-        both[:, :, 1] = present
-        np.maximum(1.0 - present, 0.0, out=both[:, :, 0])
-        both *= done[:, None, None]
-        return {q: both[:, self.query_number[q]] for q in queries}, log_z, done
+        """:meth:`run` as ``({query: (B, k) posterior}, log P(e), done)``; rows not done have zero marginals.
+
+        ``queries`` may name the conditions and the outer variables (the age,
+        residual causes: :meth:`answers`).
+        """
+        return self.marginals_and_none(states, soft, batch, queries)[:3]
+
+    def marginals_and_none(self, states, soft, batch: int, queries: Sequence[str]):
+        """:meth:`marginals` and, last, each row's P(no query present | e) (0 in rows not done)."""
+        result = self.run(states, soft, batch)
+        done = result.done
+        out = {}
+        outer = None
+        for q in queries:
+            if q in self.query_number:
+                both = np.empty((batch, 2))
+                both[:, 1] = result.present[:, self.query_number[q]]
+                np.maximum(1.0 - both[:, 1], 0.0, out=both[:, 0])
+            else:
+                if outer is None:
+                    outer = result.outer.reshape((batch,) + self.outer_shape)
+                axis = 1 + self.outer.index(q)
+                both = outer.sum(axis=tuple(a for a in range(1, outer.ndim) if a != axis))
+                both = both / np.where(done, both.sum(axis=1), 1.0)[:, None]
+            out[q] = both * done[:, None]
+        return out, result.log_z, done, result.none * done
 
     def _prior_codes(self, states, soft, batch) -> tuple[np.ndarray, int] | None:
         """A number per row naming its evidence on the summed-out variables (rows with a likelihood: their own), and the radix."""
@@ -314,11 +410,12 @@ class UniversalProgram:
             return np.where(soft_rows, radix + np.arange(batch), hard_codes), radix
         return hard_codes, radix
 
-    def _row_priors(self, states, soft, batch, coded) -> tuple[np.ndarray, np.ndarray]:
-        """The distinct priors the rows need ``(K, n_outer, 2^nq)`` and each row's one."""
+    def _row_priors(self, states, soft, batch, coded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct priors the rows need ``(K, n_outer, 2^nq)``, their tails ``(K, n_outer, nq + 1)`` and each row's one."""
         cards = self.cards
         if coded is None:
-            return self.prior([np.ones(cards[v]) for v in self.upstream])[None], np.zeros(batch, dtype=np.int64)
+            prior, tail = self.prior([np.ones(cards[v]) for v in self.upstream])
+            return prior[None], tail[None], np.zeros(batch, dtype=np.int64)
         codes, radix = coded
         distinct, row_prior = np.unique(codes, return_inverse=True)
         priors = []
@@ -336,12 +433,17 @@ class UniversalProgram:
                 code //= card + 1
                 lams.append(np.ones(card) if state < 0 else np.eye(card)[state])
             priors.append(self.prior(lams))
-        return np.stack(priors), np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64)
+        if len(priors) == 1:  # no copy of the one prior (it is large)
+            return priors[0][0][None], priors[0][1][None], np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64)
+        return (
+            np.stack([p for p, _ in priors]), np.stack([t for _, t in priors]),
+            np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64),
+        )
 
     @property
     def per_row_bytes(self) -> int:
-        """Bytes one row of a run holds (outer weights, entries, outputs), about."""
-        return 8 * (self.n_outer + self.nq + 4 + len(self.leaf_number) * (3 + self.max_card))
+        """Bytes one row of a run holds (outer weights and masses, entries, outputs), about."""
+        return 8 * (3 * self.n_outer + self.nq + 4 + len(self.leaf_number) * (3 + self.max_card))
 
 
 def _pick(value, rows: np.ndarray, ndim: int):
@@ -386,5 +488,8 @@ def build_universal(network, tables: Mapping[str, np.ndarray], queries: Sequence
     leaf_parents = {p for v in network.variables if v not in has_children and v not in query_set for p in network.parents[v]}
     outer = math.prod(network.cards[v] for v in network.variables if v in leaf_parents and v not in query_set)
     if outer * 2 ** len(queries) > limit:
+        return None
+    n_leaves = sum(1 for v in network.variables if v not in has_children and v not in query_set) + len(queries)
+    if 2 ** len(queries) * (4 * n_leaves + 8 * (len(queries) + 1)) > INDEX_BYTES_LIMIT:
         return None
     return UniversalProgram(network, tables, queries)
