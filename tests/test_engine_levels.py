@@ -112,19 +112,31 @@ def test_stopping_early_keeps_small_posteriors_relatively_accurate(program, rows
     assert full.present.min() < 1e-8  # there are small posteriors to be relatively accurate about
 
 
-def test_outer_posteriors_and_no_condition_present_match_pgmpy(model, program, rows):
-    """The age and the residual causes (enumerated outside the conditions) and P(no condition present | e)."""
+def _some_rows(rows, picked):
+    """The rows ``picked`` of ``(states, likelihoods)``."""
     states, soft = rows
-    network = model.to_pgmpy()
-    picked = [0, 1, 2, 3]
     sub_states = {v: s[picked] for v, s in states.items()}
     sub_soft = {v: lam[picked] for v, lam in soft.items()}
+    return sub_states, sub_soft
+
+
+def _row_evidence(model, sub_states, sub_soft, r):
+    """Row ``r`` as pgmpy takes it: hard evidence by state name, and likelihoods."""
+    hard = {v: model.states(v)[int(s[r])] for v, s in sub_states.items() if s[r] >= 0}
+    lams = {v: lam[r] for v, lam in sub_soft.items() if not np.isnan(lam[r, 0])}
+    return hard, lams
+
+
+def test_outer_posteriors_and_no_condition_present_match_pgmpy(model, program, rows):
+    """The age and the residual causes (enumerated outside the conditions) and P(no condition present | e)."""
+    network = model.to_pgmpy()
+    picked = [0, 1, 2, 3]
+    sub_states, sub_soft = _some_rows(rows, picked)
     outer = [v for v in program.outer]
     marginals, _, done, none = program.marginals_and_none(sub_states, sub_soft, len(picked), outer)
     assert done.all()
     for r in range(len(picked)):
-        hard = {v: model.states(v)[int(s[r])] for v, s in sub_states.items() if s[r] >= 0}
-        lams = {v: lam[r] for v, lam in sub_soft.items() if not np.isnan(lam[r, 0])}
+        hard, lams = _row_evidence(model, sub_states, sub_soft, r)
         wanted = [v for v in outer if v not in hard and v not in lams]
         expected = pgmpy_query(model, wanted, hard, lams, network=network)
         for v in wanted:
@@ -147,3 +159,19 @@ def test_diagnose_reads_no_listed_condition_from_its_one_run(model):
         reference, residual = _no_listed_condition(model, ev, log_pe, arrays)
         assert math.isclose(shown.no_listed_condition, reference, rel_tol=0, abs_tol=1e-12), case.id
         np.testing.assert_allclose(shown.residual.to_numpy(), residual.to_numpy(), rtol=0, atol=1e-12)
+
+
+def test_a_cohort_asking_for_the_outer_variables_gets_them_from_the_one_program(model, rows):
+    """``run_rows`` with the residual causes and the age as queries: the kernel's outer masses, against pgmpy."""
+    no_age = int(np.flatnonzero(rows[0]["age"] < 0)[0])  # a row whose age posterior is not its evidence
+    picked = [no_age, 5, 6]
+    sub_states, sub_soft = _some_rows(rows, picked)
+    queries = [*model.residual_conditions, "age", "oms"]
+    result = model.engine.run_rows(sub_states, sub_soft, queries)
+    network = model.to_pgmpy()
+    for r in range(len(picked)):
+        hard, lams = _row_evidence(model, sub_states, sub_soft, r)
+        wanted = [q for q in queries if q not in hard and q not in lams]
+        expected = pgmpy_query(model, wanted, hard, lams, network=network)
+        for q in wanted:
+            np.testing.assert_allclose(result.marginals[q][r], expected[q], rtol=0, atol=1e-12, err_msg=f"row {r}: {q}")

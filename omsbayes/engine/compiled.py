@@ -907,7 +907,7 @@ class CompiledEngine:
             log_scale += np.log(top)
             scaled[var] = lam / top[:, None]
         universal = self.universal()
-        if universal is not None and all(q in universal.query_number for q in queries) and batch:
+        if universal is not None and all(universal.answers(q) for q in queries) and batch:
             marginals, log_z, done = universal.marginals(checked, scaled, batch, queries)
             result = EngineResult(marginals, log_z + log_scale)
             left = np.flatnonzero(~done)
@@ -988,7 +988,7 @@ class CompiledEngine:
 
     def _chunked(self, states, soft, queries, tables, gradients, batch) -> EngineResult:
         universal = None if tables is not None or gradients or not queries else self.universal()
-        if universal is not None and all(q in universal.query_number for q in queries):
+        if universal is not None and all(universal.answers(q) for q in queries):
             return self._universal_run(universal, states, soft, queries, batch)
         return self._chunked_pattern(states, soft, queries, tables, gradients, batch)
 
