@@ -27,7 +27,7 @@ def _jit(**options):
 
 
 @_jit(nogil=True, fastmath={"reassoc", "nsz", "contract"})
-def run_block(start, stop, perm, prior, tail, row_prior, outer_w, tab, leaf_base, leaf_npa, leaf_card, outer_off,
+def run_block(start, stop, perm, prior, tail, condition_tail, row_prior, outer_w, tab, leaf_base, leaf_npa, leaf_card, outer_off,
                query_offset, bit_weight, level_ptr, tile, hard, soft_ptr, soft_leaf, soft_lam, tolerance, relative_tolerance,
                z, m, z_outer, z_none):  # pragma: no cover - compiled by numba
     """Rows ``perm[start:stop]``: P(e), P(Q_j present, e), P(outer config, e) and P(outer config, no Q present, e).
@@ -36,8 +36,9 @@ def run_block(start, stop, perm, prior, tail, row_prior, outer_w, tab, leaf_base
     conditions present), in tiles of at most ``tile``. After each level an
     outer configuration of a row stops once the prior mass of its levels not
     yet visited, which bounds what they can add (every factor is at most 1),
-    is at most ``tolerance`` times the row's P(e) so far and
-    ``relative_tolerance`` times its smallest nonzero P(Q_j, e) so far (each
+    is at most ``tolerance`` times the row's P(e) so far, and the prior mass
+    of those levels' configurations with each condition present at most
+    ``relative_tolerance`` times that condition's P(Q_j, e) so far (each
     divided by the number of the row's possible outer configurations); with
     ``tolerance`` 0 only an exactly zero remainder stops it (full enumeration).
     """
@@ -204,20 +205,24 @@ def run_block(start, stop, perm, prior, tail, row_prior, outer_w, tab, leaf_base
                 continue
             r = perm[start + i]
             p = row_prior[r]
-            # the smallest P(Q_j, e) so far of the conditions the row does not observe in a state (zero while
-            # a condition has no mass yet: it may first get some at a later level)
-            smallest = z_block[i]
-            for q in range(nq):
-                if hard[r, n_leaves - nq + q] < 0 and m_block[i, q] < smallest:
-                    smallest = m_block[i, q]
-            allowed = min(tolerance * z_block[i], relative_tolerance * smallest) / n_live[i]
+            k = n_live[i]
             still = False
             for o in range(n_outer):
-                if live[i, o]:
-                    if outer_w[r, o] * tail[p, o, level] <= allowed:
-                        live[i, o] = False
-                    else:
-                        still = True
+                if not live[i, o]:
+                    continue
+                w = outer_w[r, o]
+                done = w * tail[p, o, level] <= tolerance * z_block[i] / k
+                # each condition's mass above this level against its own mass so far (zero while a condition has
+                # no mass yet: it may first get some at a later level); a condition observed in a state is known
+                q = 0
+                while done and q < nq:
+                    if hard[r, n_leaves - nq + q] < 0:
+                        done = w * condition_tail[p, o, level, q] <= relative_tolerance * m_block[i, q] / k
+                    q += 1
+                if done:
+                    live[i, o] = False
+                else:
+                    still = True
             if not still:
                 active[i] = False
                 n_active -= 1
@@ -237,12 +242,12 @@ def run_block(start, stop, perm, prior, tail, row_prior, outer_w, tab, leaf_base
 
 
 @_jit(parallel=True)
-def run_parallel(perm, prior, tail, row_prior, outer_w, tab, leaf_base, leaf_npa, leaf_card, outer_off, query_offset,
+def run_parallel(perm, prior, tail, condition_tail, row_prior, outer_w, tab, leaf_base, leaf_npa, leaf_card, outer_off, query_offset,
                   bit_weight, level_ptr, tile, hard, soft_ptr, soft_leaf, soft_lam, tolerance, relative_tolerance, block,
                   z, m, z_outer, z_none):  # pragma: no cover - compiled by numba
     n_rows = perm.shape[0]
     n_blocks = (n_rows + block - 1) // block
     for i in numba.prange(n_blocks):
-        run_block(i * block, min(n_rows, (i + 1) * block), perm, prior, tail, row_prior, outer_w, tab, leaf_base,
+        run_block(i * block, min(n_rows, (i + 1) * block), perm, prior, tail, condition_tail, row_prior, outer_w, tab, leaf_base,
                    leaf_npa, leaf_card, outer_off, query_offset, bit_weight, level_ptr, tile, hard, soft_ptr,
                    soft_leaf, soft_lam, tolerance, relative_tolerance, z, m, z_outer, z_none)

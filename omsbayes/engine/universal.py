@@ -41,11 +41,12 @@ four conditions present, 1e-17 above five). Every factor of a row is at
 most 1 (likelihoods are scaled to a largest entry of 1), so the levels not
 yet visited can add at most their prior mass (their *tail*, computed with
 the prior) to P(e) and to each ``P(Q_j, e)``. After each level, an outer
-configuration of a row is done once its weighted tail is at most 1/k (k: the
-row's possible outer configurations) of both :data:`TAIL_TOLERANCE` times the
-row's P(e) so far and :data:`RELATIVE_TOLERANCE` times its smallest nonzero
+configuration of a row is done once, divided among its k possible outer
+configurations, its weighted tail is at most :data:`TAIL_TOLERANCE` times the
+row's P(e) so far, and for each condition the tail of the configurations
+with that condition present is at most :data:`RELATIVE_TOLERANCE` times its
 ``P(Q_j, e)`` so far: each posterior is then within 1e-15 of the full
-enumeration's and within a relative 2e-10 of itself, and P(e) low by at most
+enumeration's and within a relative 1e-10 of itself, and P(e) low by at most
 a fraction 1e-15; ``tolerance = 0`` enumerates everything. Only sums and
 products of the tables' own numbers are formed. A product can only underflow
 if ``P(e)`` itself is tiny: rows whose ``P(e)`` is below :data:`_Z_FLOOR` are
@@ -85,8 +86,9 @@ _TILE = 1024
 #: the levels left, which bounds what they could add, is at most this fraction of its P(e) so far (each
 #: posterior is then within this of the full enumeration's; 0: enumerate until nothing is left) ...
 TAIL_TOLERANCE = 1e-15
-#: ... and at most this fraction of its smallest nonzero P(Q_j present, e) so far: every posterior is then
-#: also within twice this of itself, relatively (the odds of a rare condition, ratios of small posteriors).
+#: ... and, for each condition, the prior mass of the levels left with it present is at most this fraction of
+#: its P(Q_j present, e) so far: every posterior is then also within about this of itself, relatively (the
+#: odds of a rare condition, ratios of small posteriors).
 RELATIVE_TOLERANCE = 1e-10
 #: Rows per block of the kernel: the gathered tiles are shared by a block's rows.
 _BLOCK_ROWS = 256
@@ -207,7 +209,7 @@ class UniversalProgram:
         self._priors = LruCache(_PRIOR_CACHE_BYTES)
 
     # -- priors ---------------------------------------------------------------
-    def prior(self, likelihoods: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    def prior(self, likelihoods: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``P(outer, Q, upstream evidence)`` and its tails, for one likelihood per upstream variable.
 
         Returns
@@ -218,6 +220,9 @@ class UniversalProgram:
         tail : numpy.ndarray
             ``(n_outer, nq + 1)``: entry ``k`` is the prior mass of the
             configurations with more than ``k`` conditions present.
+        condition_tail : numpy.ndarray
+            ``(n_outer, nq + 1, nq)``: the same over the configurations with
+            ``Q[j]`` present.
         """
         key = tuple(np.asarray(lam, dtype=float).tobytes() for lam in likelihoods)
         hit = self._priors.get(key)
@@ -225,10 +230,14 @@ class UniversalProgram:
             joint = self._prior_expr(*self._interior_tables, *likelihoods).reshape(self.n_outer, -1)
             ordered = np.ascontiguousarray(joint[:, self.order])
             per_level = np.add.reduceat(ordered, self.level_ptr[:-1], axis=1)  # (n_outer, nq + 1)
-            tail = np.zeros_like(per_level)
-            tail[:, :-1] = np.cumsum(per_level[:, :0:-1], axis=1)[:, ::-1]  # sums of the levels above each
-            hit = (ordered, tail)
-            self._priors.put(key, hit, ordered.nbytes + tail.nbytes)
+            # the same with each condition present: (n_outer, nq + 1, nq)
+            per_level_q = np.stack(
+                [np.add.reduceat(ordered * self.bit_weight[j], self.level_ptr[:-1], axis=1) for j in range(self.nq)],
+                axis=-1,
+            )
+            tail, condition_tail = (_above_each_level(levels) for levels in (per_level, per_level_q))
+            hit = (ordered, tail, np.ascontiguousarray(condition_tail))
+            self._priors.put(key, hit, ordered.nbytes + tail.nbytes + condition_tail.nbytes)
         return hit
 
     def __getstate__(self):
@@ -280,7 +289,7 @@ class UniversalProgram:
                 shape = [1] * (len(self.outer) + 1)
                 shape[0], shape[i + 1] = batch, cards[v]
                 outer_w = (outer_w.reshape((batch,) + self.outer_shape) * lam.reshape(shape)).reshape(batch, self.n_outer)
-        prior, tail, row_prior = self._row_priors(states, soft, batch, coded)
+        prior, tail, condition_tail, row_prior = self._row_priors(states, soft, batch, coded)
         # each row's observed state of every leaf (-1: none), and its likelihoods (compressed rows)
         hard = np.full((batch, len(self.leaf_number)), -1, dtype=np.int8)
         for v, s in states.items():
@@ -323,7 +332,7 @@ class UniversalProgram:
         z_outer = np.empty((batch, self.n_outer))
         z_none = np.zeros((batch, self.n_outer))
         args = (
-            perm, prior, tail, row_prior, outer_w, self.tab, self.leaf_base, self.leaf_npa, self.leaf_cards,
+            perm, prior, tail, condition_tail, row_prior, outer_w, self.tab, self.leaf_base, self.leaf_npa, self.leaf_cards,
             self.outer_off, self.query_offset, self.bit_weight, self.level_ptr, _TILE, hard, soft_ptr, soft_leaf_a,
             soft_lam_a, float(self.tolerance), float(self.relative_tolerance),
         )
@@ -410,12 +419,12 @@ class UniversalProgram:
             return np.where(soft_rows, radix + np.arange(batch), hard_codes), radix
         return hard_codes, radix
 
-    def _row_priors(self, states, soft, batch, coded) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """The distinct priors the rows need ``(K, n_outer, 2^nq)``, their tails ``(K, n_outer, nq + 1)`` and each row's one."""
+    def _row_priors(self, states, soft, batch, coded) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The distinct priors the rows need ``(K, n_outer, 2^nq)``, their two tails (see :meth:`prior`) and each row's one."""
         cards = self.cards
         if coded is None:
-            prior, tail = self.prior([np.ones(cards[v]) for v in self.upstream])
-            return prior[None], tail[None], np.zeros(batch, dtype=np.int64)
+            prior, tail, condition_tail = self.prior([np.ones(cards[v]) for v in self.upstream])
+            return prior[None], tail[None], condition_tail[None], np.zeros(batch, dtype=np.int64)
         codes, radix = coded
         distinct, row_prior = np.unique(codes, return_inverse=True)
         priors = []
@@ -433,17 +442,22 @@ class UniversalProgram:
                 code //= card + 1
                 lams.append(np.ones(card) if state < 0 else np.eye(card)[state])
             priors.append(self.prior(lams))
+        row_prior = np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64)
         if len(priors) == 1:  # no copy of the one prior (it is large)
-            return priors[0][0][None], priors[0][1][None], np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64)
-        return (
-            np.stack([p for p, _ in priors]), np.stack([t for _, t in priors]),
-            np.ascontiguousarray(row_prior.reshape(-1), dtype=np.int64),
-        )
+            return (*(part[None] for part in priors[0]), row_prior)
+        return (*(np.stack([prior[i] for prior in priors]) for i in range(3)), row_prior)
 
     @property
     def per_row_bytes(self) -> int:
         """Bytes one row of a run holds (outer weights and masses, entries, outputs), about."""
         return 8 * (3 * self.n_outer + self.nq + 4 + len(self.leaf_number) * (3 + self.max_card))
+
+
+def _above_each_level(per_level: np.ndarray) -> np.ndarray:
+    """Sums over the levels above each level (axis 1; zero above the last)."""
+    above = np.zeros_like(per_level)
+    above[:, :-1] = np.cumsum(per_level[:, :0:-1], axis=1)[:, ::-1]
+    return above
 
 
 def _pick(value, rows: np.ndarray, ndim: int):
